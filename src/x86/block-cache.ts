@@ -1,0 +1,179 @@
+// Decoded-block cache. Guest code is decoded once per physical location into
+// runs of pre-decoded instructions ("blocks") that end at a control transfer
+// or a page boundary. A write to a physical page holding decoded code drops
+// that page's blocks: this code-page tracking is also the hook for the JIT
+// and the code scanner.
+import { S, Seg, MODE_CS32 } from './state.ts';
+import { decodeInstruction, ENDS_BLOCK, type ByteSource } from './decoder.ts';
+import { POOL_SLOTS } from './decoded.ts';
+import type { Cpu } from './cpu.ts';
+
+const MAX_BLOCK = 64;
+/** Slots at the end of the pool reserved for instructions that are decoded but not cached. */
+const SCRATCH = POOL_SLOTS - 4;
+const CS32_KEY = 2 ** 32;
+
+/** Thrown by the code source when a non-first instruction would leave the page or the CS limit. */
+const END_OF_RUN = { endOfRun: true };
+
+/** Reads instruction bytes at CS:EIP through the TLB, with the CS limit check. */
+class GuestCode implements ByteSource {
+  lin = 0;
+  eip = 0;
+  /** Bytes that may be read without leaving the page; -1 for no restriction (first instruction). */
+  pageRoom = -1;
+  constructor(private readonly cpu: Cpu) {}
+
+  byteAt(offset: number): number {
+    const cpu = this.cpu;
+    const st = cpu.st;
+    if (this.pageRoom >= 0 && offset >= this.pageRoom) throw END_OF_RUN;
+    if (((this.eip + offset) >>> 0) > (st[S.SEG_LIMIT + Seg.CS] >>> 0)) {
+      if (this.pageRoom >= 0) throw END_OF_RUN;
+      cpu.gp(0);
+    }
+    return cpu.readPhys8(cpu.translateExec((this.lin + offset) | 0));
+  }
+}
+
+/** Observers of code-page events (the JIT and the code scanner hook in here). */
+export interface CodePageObserver {
+  /** A physical page is about to be decoded for the first time since it was last written. */
+  onCodePage?(physPage: number): void;
+  /** A physical page that held code was written. */
+  onCodePageWritten?(physPage: number): void;
+}
+
+export class BlockCache {
+  private readonly map = new Map<number, number>();
+  private readonly pageKeys = new Map<number, number[]>();
+  private next = 0;
+  private readonly src: GuestCode;
+  readonly observers: CodePageObserver[] = [];
+  /** Counters for --stats. */
+  readonly counters = { blocksDecoded: 0, pagesInvalidated: 0, poolFlushes: 0 };
+
+  constructor(private readonly cpu: Cpu) {
+    this.src = new GuestCode(cpu);
+  }
+
+  clear(): void {
+    for (const page of this.pageKeys.keys()) this.cpu.codePages[page] = 0;
+    this.map.clear();
+    this.pageKeys.clear();
+    this.next = 0;
+  }
+
+  /** The first pool slot of the block at CS:EIP, decoding it if needed. */
+  lookup(): number {
+    const cpu = this.cpu;
+    const st = cpu.st;
+    const eip = st[S.EIP];
+    const lin = (st[S.SEG_BASE + Seg.CS] + eip) | 0;
+    if (((eip >>> 0) > (st[S.SEG_LIMIT + Seg.CS] >>> 0))) cpu.gp(0);
+    const phys = cpu.translateExec(lin);
+    const cs32 = (st[S.MODE] & MODE_CS32) !== 0;
+    const r = (cpu.recentIndex = (cpu.recentIndex + 1) & 15);
+    cpu.recentBlocks[r] = lin;
+    cpu.recentCs32[r] = cs32 ? 1 : 0;
+    const cacheable = phys < cpu.ramBytes && cpu.bus.mmioPages[phys >>> 12] === 0;
+    const key = cs32 ? phys + CS32_KEY : phys;
+    if (cacheable) {
+      const hit = this.map.get(key);
+      if (hit !== undefined) return hit;
+    }
+    return this.decodeBlock(lin, eip, phys, cs32, cacheable ? key : -1);
+  }
+
+  private decodeBlock(lin: number, eip: number, phys: number, cs32: boolean, key: number): number {
+    const cpu = this.cpu;
+    const pool = cpu.pool;
+    if (this.next + MAX_BLOCK > SCRATCH) {
+      this.clear();
+      this.counters.poolFlushes++;
+    }
+    const first = key >= 0 ? this.next : SCRATCH;
+    const pageOff = phys & 0xfff;
+    const src = this.src;
+    let n = 0;
+    let off = 0;
+    while (n < MAX_BLOCK) {
+      src.lin = (lin + off) | 0;
+      src.eip = (eip + off) | 0;
+      src.pageRoom = n === 0 ? -1 : 4096 - (pageOff + off);
+      let len: number;
+      try {
+        len = decodeInstruction(src, cs32, pool, first + n);
+      } catch (e) {
+        if (e === END_OF_RUN) break;
+        throw e;
+      }
+      n++;
+      off += len;
+      if (ENDS_BLOCK[pool.def[first + n - 1]] || pageOff + off >= 4096 || key < 0) break;
+    }
+    pool.blockLen[first] = n;
+    this.counters.blocksDecoded++;
+    // An instruction that straddles into the next page is executed but never cached,
+    // so a write to either page is always seen.
+    if (key < 0 || pageOff + off > 4096) {
+      if (key >= 0) {
+        pool.blockLen[SCRATCH] = 1;
+        copySlot(pool, first, SCRATCH);
+        return SCRATCH;
+      }
+      return first;
+    }
+    this.next = first + n;
+    this.map.set(key, first);
+    const page = phys >>> 12;
+    let keys = this.pageKeys.get(page);
+    if (!keys) {
+      keys = [];
+      this.pageKeys.set(page, keys);
+      for (const o of this.observers) o.onCodePage?.(page);
+      cpu.codePages[page] = 1;
+      cpu.protectCodePage(page);
+    }
+    keys.push(key);
+    return first;
+  }
+
+  /** Drops every block decoded from a physical page (it was written). */
+  invalidatePage(page: number): void {
+    const keys = this.pageKeys.get(page);
+    this.cpu.codePages[page] = 0;
+    if (!keys) return;
+    for (const k of keys) this.map.delete(k);
+    this.pageKeys.delete(page);
+    this.counters.pagesInvalidated++;
+    for (const o of this.observers) o.onCodePageWritten?.(page);
+    // The running block may come from this page: stop after the current instruction.
+    this.cpu.st[S.BLOCK_EXIT] = 1;
+  }
+
+  /** Drops blocks in a physical range written by DMA. */
+  invalidateRange(phys: number, length: number): void {
+    const last = (phys + length - 1) >>> 12;
+    for (let p = phys >>> 12; p <= last; p++) {
+      if (this.cpu.codePages[p]) this.invalidatePage(p);
+    }
+  }
+}
+
+function copySlot(pool: import('./decoded.ts').DecodedPool, from: number, to: number): void {
+  pool.def[to] = pool.def[from];
+  pool.len[to] = pool.len[from];
+  pool.attrs[to] = pool.attrs[from];
+  pool.opcode[to] = pool.opcode[from];
+  pool.modrm[to] = pool.modrm[from];
+  pool.reg[to] = pool.reg[from];
+  pool.rm[to] = pool.rm[from];
+  pool.eaBase[to] = pool.eaBase[from];
+  pool.eaIndex[to] = pool.eaIndex[from];
+  pool.eaScale[to] = pool.eaScale[from];
+  pool.seg[to] = pool.seg[from];
+  pool.disp[to] = pool.disp[from];
+  pool.imm[to] = pool.imm[from];
+  pool.imm2[to] = pool.imm2[from];
+}

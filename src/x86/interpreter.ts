@@ -1,0 +1,121 @@
+// The execute loop: runs decoded blocks, delivers exceptions (escalating to
+// #DF and to a triple-fault reset as the SDM's table 6-5 says) and hardware
+// interrupts at instruction boundaries. Nothing here allocates.
+import { S, FLAG_IF, FLAG_TF } from './state.ts';
+import { FAULT, Vec, hasErrorCode } from './faults.ts';
+import { EXEC } from './table/index.ts';
+import type { Cpu } from './cpu.ts';
+import { deliverInterrupt, IntKind } from './interrupts.ts';
+
+const CONTRIBUTORY = new Uint8Array(32);
+for (const v of [0, 10, 11, 12, 13]) CONTRIBUTORY[v] = 1;
+
+/** Counters for --stats and the crash dump. */
+export const interpreterCounters = { exceptions: 0, interrupts: 0, tripleFaults: 0 };
+
+/**
+ * Runs up to `budget` instructions. Returns how many ran. Stops early when
+ * the CPU halts or something sets `cpu.stopRequested`.
+ */
+export function runInstructions(cpu: Cpu, budget: number): number {
+  const st = cpu.st;
+  const pool = cpu.pool;
+  const def = pool.def;
+  const len = pool.len;
+  let done = 0;
+  while (done < budget && !cpu.stopRequested) {
+    if (st[S.IRQ_PENDING] !== 0 && (st[S.EFLAGS] & FLAG_IF) !== 0 && st[S.INT_SHADOW] === 0) {
+      serviceInterrupt(cpu);
+    }
+    st[S.INT_SHADOW] = 0;
+    if (st[S.HALTED] !== 0) break;
+    let k = 0;
+    try {
+      const first = cpu.blocks.lookup();
+      let n = pool.blockLen[first];
+      const singleStep = (st[S.EFLAGS] & FLAG_TF) !== 0;
+      if (singleStep) n = 1;
+      const left = budget - done;
+      if (n > left) n = left;
+      for (; k < n; k++) {
+        const i = first + k;
+        const eip = st[S.EIP];
+        st[S.EIP_START] = eip;
+        st[S.EIP] = eip + len[i];
+        EXEC[def[i]](cpu, i);
+        if (st[S.BLOCK_EXIT] !== 0) {
+          st[S.BLOCK_EXIT] = 0;
+          k++;
+          break;
+        }
+      }
+      done += k;
+      if (singleStep && k === 1) {
+        // Single-step trap after the instruction (BS in DR6).
+        st[S.DR + 6] |= 0x4000;
+        deliverException(cpu, Vec.DB, -1);
+      }
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      done += k;
+      st[S.EIP] = st[S.EIP_START];
+      st[S.BLOCK_EXIT] = 0;
+      deliverException(cpu, cpu.faultVector, cpu.faultHasCode ? cpu.faultCode : -1);
+    }
+  }
+  cpu.addInstructions(done);
+  return done;
+}
+
+function serviceInterrupt(cpu: Cpu): void {
+  const st = cpu.st;
+  const vector = cpu.intc ? cpu.intc.acknowledge() : -1;
+  if (vector < 0) return;
+  interpreterCounters.interrupts++;
+  st[S.HALTED] = 0;
+  try {
+    deliverInterrupt(cpu, vector, IntKind.HARDWARE, -1);
+  } catch (e) {
+    if (e !== FAULT) throw e;
+    deliverException(cpu, cpu.faultVector, cpu.faultHasCode ? cpu.faultCode : -1);
+  }
+}
+
+/**
+ * Delivers an exception, handling faults raised during delivery: the
+ * benign/contributory/page-fault rules decide between a serial delivery,
+ * a double fault, and a triple fault (machine reset).
+ */
+export function deliverException(cpu: Cpu, vector: number, errorCode: number): void {
+  const st = cpu.st;
+  let v = vector;
+  let code = hasErrorCode(v) ? (errorCode >= 0 ? errorCode : 0) : -1;
+  let first = -1;
+  for (;;) {
+    interpreterCounters.exceptions++;
+    try {
+      deliverInterrupt(cpu, v, IntKind.EXCEPTION, code);
+      st[S.LAST_ERROR] = code;
+      return;
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      const second = cpu.faultVector;
+      const prev = first < 0 ? v : first;
+      if (v === Vec.DF) {
+        interpreterCounters.tripleFaults++;
+        cpu.hooks.onReset(`triple fault (double fault while delivering ${second})`);
+        return;
+      }
+      const escalate = (CONTRIBUTORY[v] && CONTRIBUTORY[second]) ||
+        (v === Vec.PF && (CONTRIBUTORY[second] || second === Vec.PF));
+      first = prev;
+      if (escalate) {
+        v = Vec.DF;
+        code = 0;
+      } else {
+        v = second;
+        code = hasErrorCode(v) ? cpu.faultCode : -1;
+      }
+    }
+  }
+}

@@ -1,0 +1,185 @@
+// Stack instructions: PUSH/POP of registers, immediates, memory and segment
+// registers, PUSHA/POPA, PUSHF/POPF, ENTER and LEAVE.
+import type { InsnDef, ExecFn } from '../table/types.ts';
+import { Fl } from '../table/types.ts';
+import { sized } from '../table/builders.ts';
+import type { Cpu } from '../cpu.ts';
+import { S, Seg, MODE_PROT, MODE_V86, MODE_SS32, FLAG_IOPL, FLAG_IF, FLAG_RF, FLAG_VM } from '../state.ts';
+import { Vec } from '../faults.ts';
+import { getE16, getE32, setE16, setE32 } from '../operands.ts';
+import { loadSegment } from '../segments.ts';
+import { readEflags, writeEflags } from '../interrupts.ts';
+
+const pushPopReg: InsnDef[] = [];
+for (let r = 0; r < 8; r++) {
+  pushPopReg.push(...sized({ opcode: 0x50 + r, mnemonic: 'push', operands: 'Zv' },
+    (cpu, i) => cpu.push16(cpu.st16[cpu.pool.reg[i] << 1]),
+    (cpu, i) => cpu.push32(cpu.st[cpu.pool.reg[i]])));
+  pushPopReg.push(...sized({ opcode: 0x58 + r, mnemonic: 'pop', operands: 'Zv' },
+    (cpu, i) => { const v = cpu.pop16(); cpu.st16[cpu.pool.reg[i] << 1] = v; },
+    (cpu, i) => { const v = cpu.pop32(); cpu.st[cpu.pool.reg[i]] = v; }));
+}
+
+const pushImm: InsnDef[] = [
+  ...sized({ opcode: 0x68, mnemonic: 'push', operands: 'Iz' },
+    (cpu, i) => cpu.push16(cpu.pool.imm[i]), (cpu, i) => cpu.push32(cpu.pool.imm[i])),
+  ...sized({ opcode: 0x6a, mnemonic: 'push', operands: 'Ib' },
+    (cpu, i) => cpu.push16(cpu.pool.imm[i]), (cpu, i) => cpu.push32(cpu.pool.imm[i])),
+];
+
+// POP r/m: ESP is incremented before the destination address is computed (SDM POP).
+const pushPopMem: InsnDef[] = [
+  ...sized({ opcode: 0xff, ext: 6, mnemonic: 'push', operands: 'Ev' },
+    (cpu, i) => cpu.push16(getE16(cpu, i)), (cpu, i) => cpu.push32(getE32(cpu, i))),
+  ...sized({ opcode: 0x8f, ext: 0, mnemonic: 'pop', operands: 'Ev' },
+    (cpu, i) => {
+      const esp = cpu.st[S.ESP];
+      const v = cpu.pop16();
+      try { setE16(cpu, i, v); } catch (e) { cpu.st[S.ESP] = esp; throw e; }
+    },
+    (cpu, i) => {
+      const esp = cpu.st[S.ESP];
+      const v = cpu.pop32();
+      try { setE32(cpu, i, v); } catch (e) { cpu.st[S.ESP] = esp; throw e; }
+    }),
+];
+
+const pusha: InsnDef[] = [
+  ...sized({ opcode: 0x60, mnemonic: 'pusha', operands: '' },
+    (cpu) => {
+      const sp = cpu.st16[S.ESP << 1];
+      checkStackRoom(cpu, 16);
+      for (let r = 0; r < 8; r++) cpu.push16(r === S.ESP ? sp : cpu.st16[r << 1]);
+    },
+    (cpu) => {
+      const sp = cpu.st[S.ESP];
+      checkStackRoom(cpu, 32);
+      for (let r = 0; r < 8; r++) cpu.push32(r === S.ESP ? sp : cpu.st[r]);
+    }),
+  ...sized({ opcode: 0x61, mnemonic: 'popa', operands: '' },
+    (cpu) => {
+      for (let k = 0; k < 8; k++) cpu.peek16(2 * k); // fault before changing anything
+      for (let r = 7; r >= 0; r--) { const v = cpu.pop16(); if (r !== S.ESP) cpu.st16[r << 1] = v; }
+    },
+    (cpu) => {
+      for (let k = 0; k < 8; k++) cpu.peek32(4 * k);
+      for (let r = 7; r >= 0; r--) { const v = cpu.pop32(); if (r !== S.ESP) cpu.st[r] = v; }
+    }),
+];
+pusha[1].mnemonic = 'pushad';
+pusha[3].mnemonic = 'popad';
+
+/** Faults (as the first push would) if `bytes` below the stack top are not writable. */
+function checkStackRoom(cpu: Cpu, bytes: number): void {
+  const sp = cpu.stackPointer;
+  const low = (sp - bytes) | 0;
+  const off = cpu.st[S.MODE] & MODE_SS32 ? low : low & 0xffff;
+  cpu.probeWrite(cpu.lin(Seg.SS, off, bytes), bytes);
+}
+
+function iopl(cpu: Cpu): number {
+  return (cpu.st[S.EFLAGS] & FLAG_IOPL) >>> 12;
+}
+
+/** PUSHF: V86 mode needs IOPL 3; the pushed image has VM and RF clear. */
+function pushfImage(cpu: Cpu): number {
+  if ((cpu.st[S.MODE] & MODE_V86) && iopl(cpu) < 3) cpu.raise(Vec.GP, 0);
+  return readEflags(cpu) & ~(FLAG_VM | FLAG_RF);
+}
+
+/** POPF: which bits may change depends on mode, CPL and IOPL (SDM POPF). */
+function popfApply(cpu: Cpu, value: number, o32: boolean): void {
+  const st = cpu.st;
+  const mode = st[S.MODE];
+  if ((mode & MODE_V86) && iopl(cpu) < 3) cpu.raise(Vec.GP, 0);
+  let changeable = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4000 | 0x40000 | 0x200000;
+  const cpl = (mode & MODE_PROT) ? st[S.CPL] : 0;
+  if (!(mode & MODE_PROT) || cpl === 0) changeable |= FLAG_IOPL;
+  if (!(mode & MODE_PROT) || cpl <= iopl(cpu)) changeable |= FLAG_IF;
+  if (mode & MODE_V86) changeable &= ~FLAG_IOPL;
+  if (!o32) changeable &= 0xffff;
+  const cur = readEflags(cpu);
+  writeEflags(cpu, ((cur & ~changeable) | (value & changeable)) & ~FLAG_RF);
+}
+
+const flagsFl = { flagsRead: Fl.ARITH | Fl.DF, flagsWritten: 0 };
+const pushfPopf: InsnDef[] = [
+  ...sized({ opcode: 0x9c, mnemonic: 'pushf', operands: '', ...flagsFl },
+    (cpu) => cpu.push16(pushfImage(cpu)), (cpu) => cpu.push32(pushfImage(cpu))),
+  ...sized({ opcode: 0x9d, mnemonic: 'popf', operands: '', flagsWritten: Fl.ARITH | Fl.DF, endsBlock: true },
+    (cpu) => { const v = cpu.peek16(0); popfApply(cpu, v, false); cpu.pop16(); },
+    (cpu) => { const v = cpu.peek32(0); popfApply(cpu, v, true); cpu.pop32(); }),
+];
+pushfPopf[1].mnemonic = 'pushfd';
+pushfPopf[3].mnemonic = 'popfd';
+
+function enter(cpu: Cpu, i: number, o32: boolean): void {
+  const st = cpu.st;
+  const size = cpu.pool.imm[i] & 0xffff;
+  const level = cpu.pool.imm2[i] & 31;
+  const ss32 = (st[S.MODE] & MODE_SS32) !== 0;
+  const esp0 = st[S.ESP];
+  try {
+    if (o32) cpu.push32(st[S.EBP]); else cpu.push16(st[S.EBP]);
+    const frame = cpu.stackPointer;
+    let bp = ss32 ? st[S.EBP] : st[S.EBP] & 0xffff;
+    for (let l = 1; l < level; l++) {
+      bp = ss32 ? bp - (o32 ? 4 : 2) : (bp - (o32 ? 4 : 2)) & 0xffff;
+      if (o32) cpu.push32(cpu.read32(Seg.SS, bp)); else cpu.push16(cpu.read16(Seg.SS, bp));
+    }
+    if (level > 0) { if (o32) cpu.push32(frame); else cpu.push16(frame); }
+    const newSp = (cpu.stackPointer - size) | 0;
+    // The final frame must be writable (hardware checks the lowest byte).
+    if (size > 0) cpu.lin(Seg.SS, ss32 ? newSp : newSp & 0xffff, 1);
+    if (o32) st[S.EBP] = frame; else cpu.st16[S.EBP << 1] = frame;
+    cpu.setStackPointer(newSp);
+  } catch (e) {
+    st[S.ESP] = esp0;
+    throw e;
+  }
+}
+
+function leave(cpu: Cpu, o32: boolean): void {
+  const st = cpu.st;
+  const ss32 = (st[S.MODE] & MODE_SS32) !== 0;
+  const bp = ss32 ? st[S.EBP] : st[S.EBP] & 0xffff;
+  const v = o32 ? cpu.read32(Seg.SS, bp) : cpu.read16(Seg.SS, bp);
+  cpu.setStackPointer(bp + (o32 ? 4 : 2));
+  if (o32) st[S.EBP] = v; else cpu.st16[S.EBP << 1] = v;
+}
+
+const enterLeave: InsnDef[] = [
+  ...sized({ opcode: 0xc8, mnemonic: 'enter', operands: 'Iw,Ib' }, (cpu, i) => enter(cpu, i, false), (cpu, i) => enter(cpu, i, true)),
+  ...sized({ opcode: 0xc9, mnemonic: 'leave', operands: '' }, (cpu) => leave(cpu, false), (cpu) => leave(cpu, true)),
+];
+
+// Segment register pushes and pops. A 32-bit push of a selector moves 16 bits into a 4-byte slot.
+function pushSeg(seg: number): [ExecFn, ExecFn] {
+  return [
+    (cpu) => cpu.push16(cpu.st[S.SEG_SEL + seg]),
+    (cpu) => {
+      const sp = (cpu.stackPointer - 4) | 0;
+      const off = cpu.st[S.MODE] & MODE_SS32 ? sp : sp & 0xffff;
+      cpu.probeWrite(cpu.lin(Seg.SS, off, 4), 4);
+      cpu.write16(Seg.SS, off, cpu.st[S.SEG_SEL + seg]);
+      cpu.setStackPointer(sp);
+    },
+  ];
+}
+function popSeg(seg: number): [ExecFn, ExecFn] {
+  const after = (cpu: Cpu): void => { if (seg === Seg.SS) cpu.st[S.INT_SHADOW] = 1; };
+  return [
+    (cpu) => { loadSegment(cpu, seg, cpu.peek16(0)); cpu.pop16(); after(cpu); },
+    (cpu) => { loadSegment(cpu, seg, cpu.peek32(0)); cpu.pop32(); after(cpu); },
+  ];
+}
+const SEG_NAMES = ['ES', 'CS', 'SS', 'DS', 'FS', 'GS'];
+const segStack: InsnDef[] = [];
+for (const [seg, pushOp, popOp] of [[Seg.ES, 0x06, 0x07], [Seg.CS, 0x0e, -1], [Seg.SS, 0x16, 0x17], [Seg.DS, 0x1e, 0x1f], [Seg.FS, 0x0fa0, 0x0fa1], [Seg.GS, 0x0fa8, 0x0fa9]]) {
+  segStack.push(...sized({ opcode: pushOp, mnemonic: 'push', operands: SEG_NAMES[seg] }, ...pushSeg(seg)));
+  if (popOp >= 0) segStack.push(...sized({ opcode: popOp, mnemonic: 'pop', operands: SEG_NAMES[seg], endsBlock: true }, ...popSeg(seg)));
+}
+
+export const stackOps: InsnDef[] = [...pushPopReg, ...pushImm, ...pushPopMem, ...pusha, ...pushfPopf, ...enterLeave, ...segStack];
+
+export { FLAG_IF };
