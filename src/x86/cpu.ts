@@ -58,6 +58,11 @@ export class Cpu {
   faultHasCode = false;
 
   intc: InterruptController | null = null;
+  /**
+   * Consulted before an exception is delivered; returning true stops the
+   * interpreter instead (test runners and debuggers use it). Cold path only.
+   */
+  exceptionTrap: ((vector: number, errorCode: number) => boolean) | null = null;
   /** Linear addresses of the last executed blocks (ring of 16), with bit 0 of recentCs32 per entry, for crash dumps. */
   readonly recentBlocks = new Int32Array(16);
   readonly recentCs32 = new Uint8Array(16);

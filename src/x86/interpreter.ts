@@ -60,6 +60,10 @@ export function runInstructions(cpu: Cpu, budget: number): number {
       done += k;
       st[S.EIP] = st[S.EIP_START];
       st[S.BLOCK_EXIT] = 0;
+      if (cpu.exceptionTrap && cpu.exceptionTrap(cpu.faultVector, cpu.faultHasCode ? cpu.faultCode : -1)) {
+        cpu.stopRequested = true;
+        break;
+      }
       deliverException(cpu, cpu.faultVector, cpu.faultHasCode ? cpu.faultCode : -1);
     }
   }
