@@ -67,6 +67,21 @@ export interface CliOptions {
   stats: boolean;
 }
 
+/** Every option `ts86` accepts (the help text documents each; a test checks that). */
+export const OPTIONS = {
+  kernel: { type: 'string' },
+  initrd: { type: 'string' },
+  append: { type: 'string' },
+  disk: { type: 'string' },
+  memory: { type: 'string' },
+  clock: { type: 'string' },
+  'no-reboot': { type: 'boolean' },
+  'max-seconds': { type: 'string' },
+  stats: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
 function positiveNumber(name: string, v: string | undefined, integer: boolean): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -79,24 +94,7 @@ function positiveNumber(name: string, v: string | undefined, integer: boolean): 
 export function parseCli(argv: string[]): CliOptions {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        kernel: { type: 'string' },
-        initrd: { type: 'string' },
-        append: { type: 'string' },
-        disk: { type: 'string' },
-        memory: { type: 'string' },
-        clock: { type: 'string' },
-        'no-reboot': { type: 'boolean' },
-        'max-seconds': { type: 'string' },
-        stats: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}. Run "ts86 --help" for the options.`);
   }
