@@ -11,6 +11,8 @@ import type { Bus } from '../devices/bus.ts';
 import { DecodedPool } from './decoded.ts';
 import { BlockCache } from './block-cache.ts';
 import { walkPageTables, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC } from './paging.ts';
+import { Fpu } from './fpu/index.ts';
+import { FPU_STATE_OFFSET } from './state.ts';
 
 /** Where the CPU gets hardware interrupt vectors from (the PIC or the local APIC). */
 export interface InterruptController {
@@ -40,6 +42,8 @@ export class Cpu {
   readonly views: MachineViews;
   readonly pool = new DecodedPool();
   readonly blocks: BlockCache;
+  /** The x87 unit; its state lives in the shared memory's FPU area. */
+  readonly fpu: Fpu;
   /** Byte view of the state area, for the 8/16-bit register halves. */
   readonly st8: Uint8Array;
   readonly st16: Uint16Array;
@@ -84,6 +88,14 @@ export class Cpu {
     this.st16 = new Uint16Array(this.st.buffer, this.st.byteOffset, this.st.byteLength >> 1);
     this.codePages = new Uint8Array(Math.ceil(views.ramBytes / 4096));
     this.blocks = new BlockCache(this);
+    this.fpu = new Fpu(new DataView(this.st.buffer), FPU_STATE_OFFSET, {
+      read8: (lin) => this.readLin8(lin),
+      read16: (lin) => this.readLin16(lin),
+      read32: (lin) => this.readLin32(lin),
+      write8: (lin, v) => this.writeLin8(lin, v),
+      write16: (lin, v) => this.writeLin16(lin, v),
+      write32: (lin, v) => this.writeLin32(lin, v),
+    });
     this.reset();
   }
 
@@ -124,6 +136,7 @@ export class Cpu {
     this.updateMode();
     this.flushTlb(true);
     this.blocks.clear();
+    this.fpu?.reset();
   }
 
   /** Recomputes MODE from CR0, EFLAGS.VM and the CS/SS descriptor caches; call after any of them change. */

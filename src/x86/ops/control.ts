@@ -104,7 +104,8 @@ const far: InsnDef[] = [
 
 const ints: InsnDef[] = [
   { opcode: 0xcc, mnemonic: 'int3', operands: '', ...branch, exec: (cpu) => deliverInterrupt(cpu, Vec.BP, IntKind.SOFTWARE, -1) },
-  { opcode: 0xcd, mnemonic: 'int', operands: 'Ib', ...branch, exec: (cpu, i) => deliverInterrupt(cpu, cpu.pool.imm[i] & 0xff, IntKind.SOFTWARE, -1) },
+  // INT n alone is IOPL-sensitive (and VME-redirectable) in V86 mode; INT3 and INTO are not.
+  { opcode: 0xcd, mnemonic: 'int', operands: 'Ib', ...branch, exec: (cpu, i) => deliverInterrupt(cpu, cpu.pool.imm[i] & 0xff, IntKind.INTN, -1) },
   {
     opcode: 0xce, mnemonic: 'into', operands: '', flagsRead: Fl.OF, ...branch,
     exec: (cpu) => { if (getOF(cpu.st)) deliverInterrupt(cpu, Vec.OF, IntKind.SOFTWARE, -1); },

@@ -3,7 +3,7 @@
 import type { InsnDef } from '../table/types.ts';
 import { Fl } from '../table/types.ts';
 import type { Cpu } from '../cpu.ts';
-import { S, MODE_PROT, MODE_V86, FLAG_CF, FLAG_DF, FLAG_IF, FLAG_IOPL, FLAG_VIF, CR4_PVI, CR4_VME } from '../state.ts';
+import { S, MODE_PROT, MODE_V86, FLAG_CF, FLAG_DF, FLAG_IF, FLAG_IOPL, FLAG_VIF, FLAG_VIP, CR4_PVI, CR4_VME } from '../state.ts';
 import { Vec } from '../faults.ts';
 import { A_A32 } from '../decoded.ts';
 import { getCF, materializeFlags, setFlagBits } from '../flags.ts';
@@ -12,7 +12,11 @@ function iopl(cpu: Cpu): number {
   return (cpu.st[S.EFLAGS] & FLAG_IOPL) >>> 12;
 }
 
-/** CLI/STI: IOPL-sensitive; with VME (V86) or PVI (CPL 3) they change VIF instead. */
+/**
+ * CLI/STI: IOPL-sensitive; with VME (V86) or PVI (CPL 3) they change VIF
+ * instead, except that STI with an interrupt pending (VIP) traps so the
+ * monitor can deliver it.
+ */
 function setInterruptFlag(cpu: Cpu, on: boolean): void {
   const st = cpu.st;
   const mode = st[S.MODE];
@@ -26,6 +30,7 @@ function setInterruptFlag(cpu: Cpu, on: boolean): void {
     if (!(st[S.CR + 4] & CR4_PVI) || st[S.CPL] !== 3) cpu.raise(Vec.GP, 0);
     bit = FLAG_VIF;
   }
+  if (bit === FLAG_VIF && on && (st[S.EFLAGS] & FLAG_VIP)) cpu.raise(Vec.GP, 0);
   if (on) {
     // STI holds off interrupts until after the next instruction, so "sti; hlt" cannot miss a wakeup.
     if (bit === FLAG_IF && !(st[S.EFLAGS] & FLAG_IF)) st[S.INT_SHADOW] = 1;

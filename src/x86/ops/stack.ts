@@ -4,7 +4,9 @@ import type { InsnDef, ExecFn } from '../table/types.ts';
 import { Fl } from '../table/types.ts';
 import { sized } from '../table/builders.ts';
 import type { Cpu } from '../cpu.ts';
-import { S, Seg, MODE_PROT, MODE_V86, MODE_SS32, FLAG_IOPL, FLAG_IF, FLAG_RF, FLAG_VM } from '../state.ts';
+import {
+  S, Seg, MODE_PROT, MODE_V86, MODE_SS32, FLAG_IOPL, FLAG_IF, FLAG_RF, FLAG_VM, FLAG_VIF, FLAG_VIP, FLAG_TF, CR4_VME,
+} from '../state.ts';
 import { Vec } from '../faults.ts';
 import { getE16, getE32, setE16, setE32 } from '../operands.ts';
 import { loadSegment } from '../segments.ts';
@@ -81,17 +83,33 @@ function iopl(cpu: Cpu): number {
   return (cpu.st[S.EFLAGS] & FLAG_IOPL) >>> 12;
 }
 
-/** PUSHF: V86 mode needs IOPL 3; the pushed image has VM and RF clear. */
-function pushfImage(cpu: Cpu): number {
-  if ((cpu.st[S.MODE] & MODE_V86) && iopl(cpu) < 3) cpu.raise(Vec.GP, 0);
-  return readEflags(cpu) & ~(FLAG_VM | FLAG_RF);
+/** V86 mode at IOPL < 3 with CR4.VME: 16-bit PUSHF/POPF work on VIF instead of trapping (SDM 20.3). */
+function virtualFlags(cpu: Cpu, o32: boolean): boolean {
+  if (!(cpu.st[S.MODE] & MODE_V86) || iopl(cpu) === 3) return false;
+  if (o32 || !(cpu.st[S.CR + 4] & CR4_VME)) cpu.raise(Vec.GP, 0);
+  return true;
+}
+
+/** PUSHF: V86 mode needs IOPL 3 (or VME); the pushed image has VM and RF clear. */
+function pushfImage(cpu: Cpu, o32: boolean): number {
+  const flags = readEflags(cpu) & ~(FLAG_VM | FLAG_RF);
+  if (!virtualFlags(cpu, o32)) return flags;
+  // VME: the V86 program sees VIF as IF and IOPL 3.
+  return (flags & ~FLAG_IF) | (flags & FLAG_VIF ? FLAG_IF : 0) | FLAG_IOPL;
 }
 
 /** POPF: which bits may change depends on mode, CPL and IOPL (SDM POPF). */
 function popfApply(cpu: Cpu, value: number, o32: boolean): void {
   const st = cpu.st;
   const mode = st[S.MODE];
-  if ((mode & MODE_V86) && iopl(cpu) < 3) cpu.raise(Vec.GP, 0);
+  if (virtualFlags(cpu, o32)) {
+    // VME: IF and IOPL stay, the popped IF goes to VIF; setting IF with an interrupt pending (VIP), or TF, traps.
+    if (((value & FLAG_IF) && (st[S.EFLAGS] & FLAG_VIP)) || (value & FLAG_TF)) cpu.raise(Vec.GP, 0);
+    const keep = ~0xffff | FLAG_IF | FLAG_IOPL;
+    const cur = readEflags(cpu);
+    writeEflags(cpu, (cur & keep & ~FLAG_VIF) | (value & ~keep) | (value & FLAG_IF ? FLAG_VIF : 0));
+    return;
+  }
   let changeable = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4000 | 0x40000 | 0x200000;
   const cpl = (mode & MODE_PROT) ? st[S.CPL] : 0;
   if (!(mode & MODE_PROT) || cpl === 0) changeable |= FLAG_IOPL;
@@ -105,7 +123,7 @@ function popfApply(cpu: Cpu, value: number, o32: boolean): void {
 const flagsFl = { flagsRead: Fl.ARITH | Fl.DF, flagsWritten: 0 };
 const pushfPopf: InsnDef[] = [
   ...sized({ opcode: 0x9c, mnemonic: 'pushf', operands: '', ...flagsFl },
-    (cpu) => cpu.push16(pushfImage(cpu)), (cpu) => cpu.push32(pushfImage(cpu))),
+    (cpu) => cpu.push16(pushfImage(cpu, false)), (cpu) => cpu.push32(pushfImage(cpu, true))),
   ...sized({ opcode: 0x9d, mnemonic: 'popf', operands: '', flagsWritten: Fl.ARITH | Fl.DF, endsBlock: true },
     (cpu) => { const v = cpu.peek16(0); popfApply(cpu, v, false); cpu.pop16(); },
     (cpu) => { const v = cpu.peek32(0); popfApply(cpu, v, true); cpu.pop32(); }),

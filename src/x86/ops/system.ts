@@ -4,8 +4,10 @@ import type { InsnDef } from '../table/types.ts';
 import { sized } from '../table/builders.ts';
 import type { Cpu } from '../cpu.ts';
 import {
-  S, MODE_PROT, MODE_V86, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR0_ET, CR0_MP, CR0_EM, CR4_PAE, CR4_PSE, CR4_PGE, CR4_DE,
+  S, MODE_PROT, MODE_V86, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR0_ET, CR0_MP, CR0_EM, CR0_NW, CR0_CD, CR4_VME, CR4_PVI,
+  CR4_TSD, CR4_DE, CR4_PSE, CR4_PAE, CR4_PGE, CR4_PCE, CR4_OSFXSR,
 } from '../state.ts';
+import { loadCr3, loadPdptes, invalidatePageMapping } from '../paging.ts';
 import { Vec } from '../faults.ts';
 import { A_O32, A_REG } from '../decoded.ts';
 import { effectiveAddress, setE16 } from '../operands.ts';
@@ -16,15 +18,23 @@ export function requireCpl0(cpu: Cpu): void {
   if ((mode & MODE_V86) || ((mode & MODE_PROT) && cpu.st[S.CPL] !== 0)) cpu.raise(Vec.GP, 0);
 }
 
-/** CR4 bits this CPU implements (VME PVI TSD DE PSE PAE MCE PGE PCE; OSFXSR once FXSAVE is wired). */
-export const CR4_SUPPORTED = 0x1ff | 0x200;
+/**
+ * CR4 bits this CPU implements: VME PVI TSD DE PSE PAE PGE PCE, and OSFXSR
+ * for the FPU's FXSAVE. MCE is reserved: machine checks are not modelled
+ * (and not advertised by CPUID).
+ */
+export const CR4_SUPPORTED = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | CR4_OSFXSR;
 
 export function writeCr0(cpu: Cpu, v: number): void {
   const st = cpu.st;
   if ((v & CR0_PG) && !(v & CR0_PE)) cpu.raise(Vec.GP, 0);
-  if ((v & 0x2000_0000) && !(v & 0x4000_0000)) cpu.raise(Vec.GP, 0); // NW without CD
+  if ((v & CR0_NW) && !(v & CR0_CD)) cpu.raise(Vec.GP, 0);
   const old = st[S.CR];
   v = (v | CR0_ET) & (0xe005_003f | 0);
+  // Entering PAE paging (or changing its cache control) reloads the PDPTEs first; they may #GP.
+  if ((v & CR0_PG) && (st[S.CR + 4] & CR4_PAE) && ((old ^ v) & (CR0_PG | CR0_CD | CR0_NW))) {
+    loadPdptes(cpu, st[S.CR + 3]);
+  }
   st[S.CR] = v;
   if ((old ^ v) & (CR0_PG | CR0_WP | CR0_PE)) {
     cpu.flushTlb(true);
@@ -34,16 +44,17 @@ export function writeCr0(cpu: Cpu, v: number): void {
 }
 
 export function writeCr3(cpu: Cpu, v: number): void {
-  cpu.st[S.CR + 3] = v;
-  cpu.flushTlb(false);
+  loadCr3(cpu, v);
 }
 
 export function writeCr4(cpu: Cpu, v: number): void {
   const st = cpu.st;
   if (v & ~CR4_SUPPORTED) cpu.raise(Vec.GP, 0);
   const old = st[S.CR + 4];
+  const pagingBits = CR4_PAE | CR4_PSE | CR4_PGE;
+  if ((st[S.CR] & CR0_PG) && (v & CR4_PAE) && ((old ^ v) & pagingBits)) loadPdptes(cpu, st[S.CR + 3]);
   st[S.CR + 4] = v;
-  if ((old ^ v) & (CR4_PAE | CR4_PSE | CR4_PGE)) cpu.flushTlb(true);
+  if ((old ^ v) & pagingBits) cpu.flushTlb(true);
   cpu.updateMode();
 }
 
@@ -64,13 +75,26 @@ function movFromCr(cpu: Cpu, cr: number): number {
   return cpu.st[S.CR + cr];
 }
 
+/**
+ * The debug register a MOV names (DR4/DR5 alias DR6/DR7 unless CR4.DE),
+ * after the general-detect check: with DR7.GD set any debug-register access
+ * is a #DB fault with DR6.BD set, and GD clears for the handler (SDM 17.2.4).
+ */
 function debugIndex(cpu: Cpu, dr: number): number {
+  const st = cpu.st;
   if (dr === 4 || dr === 5) {
-    if (cpu.st[S.CR + 4] & CR4_DE) cpu.ud();
-    return dr + 2;
+    if (st[S.CR + 4] & CR4_DE) cpu.ud();
+    dr += 2;
+  }
+  if (st[S.DR + 7] & DR7_GD) {
+    st[S.DR + 6] |= DR6_BD;
+    st[S.DR + 7] &= ~DR7_GD;
+    cpu.raise(Vec.DB);
   }
   return dr;
 }
+
+const DR7_GD = 0x2000, DR6_BD = 0x2000;
 
 function loadTableRegister(cpu: Cpu, i: number, baseWord: number, limitWord: number): void {
   requireCpl0(cpu);
@@ -122,7 +146,7 @@ export const systemOps: InsnDef[] = [
     exec: (cpu, i) => {
       requireCpl0(cpu);
       const p = cpu.pool;
-      cpu.invalidatePage((cpu.st[S.SEG_BASE + p.seg[i]] + effectiveAddress(cpu, i)) | 0);
+      invalidatePageMapping(cpu, (cpu.st[S.SEG_BASE + p.seg[i]] + effectiveAddress(cpu, i)) | 0);
     },
   },
   // MOV to/from CRn and DRn: ModRM.mod is ignored, r/m is always a register.
