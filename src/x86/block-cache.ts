@@ -102,6 +102,7 @@ export class BlockCache {
       src.eip = (eip + off) | 0;
       src.pageRoom = n === 0 ? -1 : 4096 - (pageOff + off);
       let len: number;
+      pool.eipOff[first + n] = off;
       try {
         len = decodeInstruction(src, cs32, pool, first + n);
       } catch (e) {
@@ -176,4 +177,5 @@ function copySlot(pool: import('./decoded.ts').DecodedPool, from: number, to: nu
   pool.disp[to] = pool.disp[from];
   pool.imm[to] = pool.imm[from];
   pool.imm2[to] = pool.imm2[from];
+  pool.eipOff[to] = pool.eipOff[from];
 }

@@ -34,6 +34,7 @@ export class DecodedPool {
     this.imm = new Int32Array(slots);
     this.imm2 = new Int32Array(slots);
     this.blockLen = new Uint16Array(slots);
+    this.eipOff = new Uint16Array(slots);
   }
   /** Index of the instruction definition (into the table) to execute. */
   readonly def: Uint16Array;
@@ -55,4 +56,6 @@ export class DecodedPool {
   readonly imm2: Int32Array;
   /** On a block's first slot: the number of instructions in the block. */
   readonly blockLen: Uint16Array;
+  /** Offset of the instruction's first byte from its block's starting EIP. */
+  readonly eipOff: Uint16Array;
 }

@@ -214,3 +214,6 @@ function tooLong(pool: DecodedPool, i: number): number {
 /** Whether the entry at `def` ends a decoded block. */
 export const ENDS_BLOCK = new Uint8Array(INSTRUCTIONS.map((d) => (d.endsBlock ? 1 : 0)));
 ENDS_BLOCK[DEF_INVALID] = 1;
+
+/** Whether the interpreter must keep EIP and EIP_START current in the state for the entry's handler. */
+export const NEEDS_EIP = new Uint8Array(INSTRUCTIONS.map((d) => (d.endsBlock || d.rep || d.readsEip ? 1 : 0)));

@@ -28,7 +28,13 @@ export function setLazy(st: Int32Array, op: number, a: number, b: number, res: n
 
 /** Like setLazy, but only the given flag bits become lazy; the others keep their current values. */
 export function setLazyPartial(st: Int32Array, op: number, a: number, b: number, res: number, lazyBits: number): void {
-  materializeFlags(st);
+  // Only the bits that stop being lazy need computing (for INC/DEC that is just CF).
+  const keep = st[S.LAZY_MASK] & ~lazyBits;
+  if (keep === FLAG_CF) {
+    st[S.EFLAGS] = (st[S.EFLAGS] & ~FLAG_CF) | carryOf(st);
+  } else if (keep !== 0) {
+    materializeFlags(st);
+  }
   st[S.LAZY_OP] = op;
   st[S.LAZY_A] = a;
   st[S.LAZY_B] = b;

@@ -4,6 +4,7 @@
 import { S, FLAG_IF, FLAG_TF } from './state.ts';
 import { FAULT, Vec, hasErrorCode } from './faults.ts';
 import { EXEC } from './table/index.ts';
+import { NEEDS_EIP } from './decoder.ts';
 import type { Cpu } from './cpu.ts';
 import { deliverInterrupt, IntKind } from './interrupts.ts';
 
@@ -22,6 +23,7 @@ export function runInstructions(cpu: Cpu, budget: number): number {
   const pool = cpu.pool;
   const def = pool.def;
   const len = pool.len;
+  const eipOff = pool.eipOff;
   let done = 0;
   while (done < budget && !cpu.stopRequested) {
     if (st[S.IRQ_PENDING] !== 0 && (st[S.EFLAGS] & FLAG_IF) !== 0 && st[S.INT_SHADOW] === 0) {
@@ -30,24 +32,37 @@ export function runInstructions(cpu: Cpu, budget: number): number {
     st[S.INT_SHADOW] = 0;
     if (st[S.HALTED] !== 0) break;
     let k = 0;
+    let first = -1;
+    let blockEip = 0;
     try {
-      const first = cpu.blocks.lookup();
+      first = cpu.blocks.lookup();
+      blockEip = st[S.EIP];
       let n = pool.blockLen[first];
       const singleStep = (st[S.EFLAGS] & FLAG_TF) !== 0;
       if (singleStep) n = 1;
       const left = budget - done;
       if (n > left) n = left;
+      // EIP is written to the state only for handlers that use it; the others
+      // get it reconstructed from the block start if they fault.
+      let d = 0;
       for (; k < n; k++) {
         const i = first + k;
-        const eip = st[S.EIP];
-        st[S.EIP_START] = eip;
-        st[S.EIP] = eip + len[i];
-        EXEC[def[i]](cpu, i);
+        d = def[i];
+        if (NEEDS_EIP[d] !== 0) {
+          const eip = blockEip + eipOff[i];
+          st[S.EIP_START] = eip;
+          st[S.EIP] = eip + len[i];
+        }
+        EXEC[d](cpu, i);
         if (st[S.BLOCK_EXIT] !== 0) {
           st[S.BLOCK_EXIT] = 0;
           k++;
           break;
         }
+      }
+      if (k > 0 && NEEDS_EIP[d] === 0) {
+        const last = first + k - 1;
+        st[S.EIP] = blockEip + eipOff[last] + len[last];
       }
       done += k;
       if (singleStep && k === 1) {
@@ -56,6 +71,12 @@ export function runInstructions(cpu: Cpu, budget: number): number {
         deliverException(cpu, Vec.DB, -1);
       }
     } catch (e) {
+      if (first >= 0) {
+        const eip = blockEip + eipOff[first + k];
+        st[S.EIP_START] = eip;
+      } else {
+        st[S.EIP_START] = st[S.EIP];
+      }
       if (e !== FAULT) throw e;
       done += k;
       st[S.EIP] = st[S.EIP_START];

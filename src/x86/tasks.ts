@@ -47,8 +47,9 @@ export function taskJumpOrCall(cpu: Cpu, sel: number, call: boolean): void {
   const type = (desc.hi >>> 8) & 0xf;
   if (type === 5) {
     if (!(desc.hi & 0x8000)) cpu.raise(Vec.NP, sel & 0xfffc);
-    readTaskGateTarget(cpu, (desc.lo >>> 16) & 0xffff, 0);
-    switchTask(cpu, (desc.lo >>> 16) & 0xffff, source, 0, 0);
+    const tssSel = (desc.lo >>> 16) & 0xffff;
+    readTaskGateTarget(cpu, tssSel, 0);
+    switchTask(cpu, tssSel, source, 0, 0);
     return;
   }
   // A busy TSS cannot be entered by JMP or CALL.

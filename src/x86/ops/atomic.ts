@@ -1,4 +1,5 @@
-// Atomic read-modify-write instructions: XADD, CMPXCHG, CMPXCHG8B, and BSWAP.
+// Atomic read-modify-write instructions: XADD, CMPXCHG, CMPXCHG8B, and BSWAP;
+// also the prefetch hints (0F 0D, 0F 18), which only touch the memory system.
 // There is one CPU, so LOCK needs no extra work: each instruction already
 // checks write access before its read and finishes its stores before anyone
 // else runs. The decoder rejects LOCK on register destinations (#UD).
@@ -124,6 +125,22 @@ for (let r = 0; r < 8; r++) {
     (cpu, i) => { const g = cpu.pool.reg[i]; cpu.st[g] = bswap32(cpu.st[g]); }));
 }
 
+// ---------------------------------------------------------------- prefetch hints
+
+// Prefetches never fault and have no architectural effect. 0F 18 is in the
+// hint-NOP space (all forms execute); 0F 0D (PREFETCH/PREFETCHW) is #UD on a
+// Pentium Pro but a hint on every later CPU (and the AMD host) and harmless
+// to accept; its register forms stay #UD, as on the host.
+const hint = (): void => {};
+const prefetchHints: InsnDef[] = [
+  { opcode: 0x0f0d, mod: 'mem', mnemonic: 'prefetch', operands: 'Mb', exec: hint },
+  { opcode: 0x0f0d, ext: 1, mod: 'mem', mnemonic: 'prefetchw', operands: 'Mb', exec: hint },
+  ...['prefetchnta', 'prefetcht0', 'prefetcht1', 'prefetcht2'].map((mnemonic, ext): InsnDef => ({
+    opcode: 0x0f18, ext, mod: 'mem', mnemonic, operands: 'Mb', exec: hint,
+  })),
+  { opcode: 0x0f18, mnemonic: 'nop', operands: 'Ev', exec: hint },
+];
+
 // ---------------------------------------------------------------- table
 
 const addFlags = { flagsWritten: Fl.ARITH };
@@ -137,4 +154,5 @@ export const atomicOps: InsnDef[] = [
   // Register forms (mod = 3) have no entry, so they decode as invalid: #UD.
   { opcode: 0x0fc7, ext: 1, mod: 'mem', mnemonic: 'cmpxchg8b', operands: 'Mq', lockable: true, flagsWritten: Fl.ZF, exec: cmpxchg8b },
   ...bswap,
+  ...prefetchHints,
 ];

@@ -40,7 +40,7 @@ export function setResultFlags(st: Int32Array, sz: number, res: number, cfOfAf: 
   st[S.LAZY_MASK] = SZP;
 }
 
-export const WIDTH = [8, 16, 32];
+const WIDTH = [8, 16, 32];
 export const MASK = [0xff, 0xffff, -1];
 
 /** x >>> n and x << n for n in 0..32 (JS shifts take n mod 32). */

@@ -73,7 +73,7 @@ function escapeEntries(esc: number): InsnDef[] {
       const text = disassembleFpu(esc, memModrm, '[mem]');
       const [mnemonic, ...rest] = text.split(' ');
       const size = rest.length > 1 ? SIZE_FORMS[rest[0]] ?? 'M' : 'M';
-      out.push({ opcode: 0xd8 + esc, ext: reg, mod: 'mem', mnemonic, operands: size, exec: execX87 });
+      out.push({ opcode: 0xd8 + esc, ext: reg, mod: 'mem', mnemonic, operands: size, readsEip: true, exec: execX87 });
     }
     for (let rm = 0; rm < 8; rm++) {
       const modrm = 0xc0 | (reg << 3) | rm;
@@ -82,7 +82,7 @@ function escapeEntries(esc: number): InsnDef[] {
       const space = text.indexOf(' ');
       const mnemonic = space < 0 ? text : text.slice(0, space);
       const operands = space < 0 ? '' : text.slice(space + 1).replace(/\s+/g, '');
-      out.push({ opcode: 0xd8 + esc, ext: reg, rm, mod: 'reg', mnemonic, operands, exec: execX87 });
+      out.push({ opcode: 0xd8 + esc, ext: reg, rm, mod: 'reg', mnemonic, operands, readsEip: true, exec: execX87 });
     }
   }
   return out;
@@ -103,7 +103,7 @@ function fxsave(cpu: Cpu, i: number, restore: boolean): void {
 
 export const x87Ops: InsnDef[] = [
   ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap(escapeEntries),
-  { opcode: 0x9b, mnemonic: 'wait', operands: '', exec: fwait },
+  { opcode: 0x9b, mnemonic: 'wait', operands: '', readsEip: true, exec: fwait },
   { opcode: 0x0fae, ext: 0, mod: 'mem', mnemonic: 'fxsave', operands: 'M', exec: (cpu, i) => fxsave(cpu, i, false) },
   { opcode: 0x0fae, ext: 1, mod: 'mem', mnemonic: 'fxrstor', operands: 'M', exec: (cpu, i) => fxsave(cpu, i, true) },
 ];

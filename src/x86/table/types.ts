@@ -50,6 +50,12 @@ export interface InsnDef {
   lockable?: boolean;
   /** REP/REPNE prefixes give a repeated string instruction. */
   rep?: boolean;
+  /**
+   * The handler reads or writes EIP / EIP_START other than by faulting. The
+   * interpreter only keeps EIP current in the state for such entries (and for
+   * block-ending and REP entries); a fault always gets the right EIP anyway.
+   */
+  readsEip?: boolean;
   /** Privileged (CPL 0 only), for documentation and test generation. */
   privileged?: boolean;
   exec: ExecFn;
