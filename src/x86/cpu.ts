@@ -67,6 +67,8 @@ export class Cpu {
    * interpreter instead (test runners and debuggers use it). Cold path only.
    */
   exceptionTrap: ((vector: number, errorCode: number) => boolean) | null = null;
+  /** Like exceptionTrap, for INT n/INT3/INTO as they are executed (EIP is then the return address). */
+  interruptTrap: ((vector: number) => boolean) | null = null;
   /** Linear addresses of the last executed blocks (ring of 16), with bit 0 of recentCs32 per entry, for crash dumps. */
   readonly recentBlocks = new Int32Array(16);
   readonly recentCs32 = new Uint8Array(16);

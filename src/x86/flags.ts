@@ -8,7 +8,7 @@ export const LZ_ADD = 0, LZ_ADC = 4, LZ_SUB = 8, LZ_SBB = 12, LZ_LOGIC = 16;
 export const SZ8 = 0, SZ16 = 1, SZ32 = 2;
 
 const SIGN_SHIFT = [7, 15, 31];
-const MASK = [0xff, 0xffff, -1];
+const MASK = [0xff, 0xffff, -1]; // same as SIZE_MASK, kept local for the hot getters
 
 const PARITY = new Uint8Array(256);
 for (let i = 0; i < 256; i++) {
@@ -118,11 +118,31 @@ export function materializeFlags(st: Int32Array): number {
   return f;
 }
 
-/** Sets some arithmetic flags to explicit values (bits in `mask` are replaced by those in `values`). */
+/**
+ * Sets some flags to explicit values: bits in `mask` are replaced by those in
+ * `values` and stop being lazy; the other lazy flags stay lazy.
+ */
 export function setFlagBits(st: Int32Array, mask: number, values: number): void {
-  materializeFlags(st);
   st[S.EFLAGS] = (st[S.EFLAGS] & ~mask) | (values & mask);
+  st[S.LAZY_MASK] &= ~mask;
 }
+
+const SZP = FLAG_SF | FLAG_ZF | FLAG_PF;
+const COA = FLAG_CF | FLAG_OF | FLAG_AF;
+
+/**
+ * All six arithmetic flags of a result-producing instruction: SF ZF PF come
+ * lazily from `res` (size index `sz`), CF OF AF are given explicitly in `cfOfAf`.
+ */
+export function setResultFlags(st: Int32Array, sz: number, res: number, cfOfAf: number): void {
+  st[S.EFLAGS] = (st[S.EFLAGS] & ~COA) | cfOfAf;
+  st[S.LAZY_OP] = LZ_LOGIC | sz;
+  st[S.LAZY_RES] = res;
+  st[S.LAZY_MASK] = SZP;
+}
+
+/** Operand masks by size index (SZ8, SZ16, SZ32). */
+export const SIZE_MASK = [0xff, 0xffff, -1];
 
 /** Condition code evaluation for Jcc/SETcc/CMOVcc (cc = low nibble of the opcode). */
 export function testCondition(st: Int32Array, cc: number): boolean {

@@ -2,7 +2,7 @@
 // #DF and to a triple-fault reset as the SDM's table 6-5 says) and hardware
 // interrupts at instruction boundaries. Nothing here allocates.
 import { S, FLAG_IF, FLAG_TF } from './state.ts';
-import { FAULT, Vec, hasErrorCode } from './faults.ts';
+import { FAULT, Vec, hasErrorCode, VECTOR_NAMES } from './faults.ts';
 import { EXEC } from './table/index.ts';
 import { NEEDS_EIP } from './decoder.ts';
 import type { Cpu } from './cpu.ts';
@@ -68,12 +68,17 @@ export function runInstructions(cpu: Cpu, budget: number): number {
       if (singleStep && k === 1) {
         // Single-step trap after the instruction (BS in DR6).
         st[S.DR + 6] |= 0x4000;
+        if (cpu.exceptionTrap && cpu.exceptionTrap(Vec.DB, -1)) {
+          cpu.stopRequested = true;
+          break;
+        }
         deliverException(cpu, Vec.DB, -1);
       }
     } catch (e) {
       if (first >= 0) {
-        const eip = blockEip + eipOff[first + k];
-        st[S.EIP_START] = eip;
+        // A handler that keeps EIP in the state may have moved EIP_START on
+        // purpose (a task switch faults in the new task's context): keep it.
+        if (NEEDS_EIP[def[first + k]] === 0) st[S.EIP_START] = blockEip + eipOff[first + k];
       } else {
         st[S.EIP_START] = st[S.EIP];
       }
@@ -115,7 +120,6 @@ export function deliverException(cpu: Cpu, vector: number, errorCode: number): v
   const st = cpu.st;
   let v = vector;
   let code = hasErrorCode(v) ? (errorCode >= 0 ? errorCode : 0) : -1;
-  let first = -1;
   for (;;) {
     interpreterCounters.exceptions++;
     try {
@@ -125,15 +129,14 @@ export function deliverException(cpu: Cpu, vector: number, errorCode: number): v
     } catch (e) {
       if (e !== FAULT) throw e;
       const second = cpu.faultVector;
-      const prev = first < 0 ? v : first;
       if (v === Vec.DF) {
+        // Any fault while delivering #DF shuts the CPU down (SDM 6.15, interrupt 8).
         interpreterCounters.tripleFaults++;
-        cpu.hooks.onReset(`triple fault (double fault while delivering ${second})`);
+        cpu.hooks.onReset(`triple fault (${VECTOR_NAMES[second] ?? `vector ${second}`} while delivering #DF)`);
         return;
       }
       const escalate = (CONTRIBUTORY[v] && CONTRIBUTORY[second]) ||
         (v === Vec.PF && (CONTRIBUTORY[second] || second === Vec.PF));
-      first = prev;
       if (escalate) {
         v = Vec.DF;
         code = 0;

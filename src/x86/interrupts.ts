@@ -60,6 +60,8 @@ const stackDesc = new Descriptor();
 /** Delivers interrupt `vector`. EIP in the state is the return address to push. */
 export function deliverInterrupt(cpu: Cpu, vector: number, kind: IntKind, errorCode: number): void {
   const st = cpu.st;
+  // Test runners and debuggers may take software interrupts themselves (see Cpu.interruptTrap).
+  if ((kind === IntKind.SOFTWARE || kind === IntKind.INTN) && cpu.interruptTrap && cpu.interruptTrap(vector)) return;
   st[S.HALTED] = 0;
   const mode = st[S.MODE];
   if (!(mode & MODE_PROT)) {

@@ -136,7 +136,7 @@ export function writeMsr(cpu: Cpu, index: number, lo: number, hi: number): boole
     default: {
       const w = mtrrWord(index >>> 0);
       if (w < 0) gp(); // includes the read-only PLATFORM_ID and MTRRCAP
-      if (index >= Msr.MTRR_PHYS_FIRST) {
+      if (index >= Msr.MTRR_PHYS_FIRST && index <= Msr.MTRR_PHYS_LAST) {
         if (hi & HIGH_RESERVED) gp();
         const isMask = (index & 1) === 1;
         if (isMask ? (lo & 0x7ff) : ((lo & 0xf00) || !validMtrrType(lo & 0xff))) gp();

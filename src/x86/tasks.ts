@@ -50,6 +50,7 @@ export function taskJumpOrCall(cpu: Cpu, sel: number, call: boolean): void {
     const tssSel = (desc.lo >>> 16) & 0xffff;
     readTaskGateTarget(cpu, tssSel, 0);
     switchTask(cpu, tssSel, source, 0, 0);
+    finishSwitch(cpu, 0);
     return;
   }
   // A busy TSS cannot be entered by JMP or CALL.
@@ -57,6 +58,7 @@ export function taskJumpOrCall(cpu: Cpu, sel: number, call: boolean): void {
   if (!(desc.hi & 0x8000)) cpu.raise(Vec.NP, sel & 0xfffc);
   tssDesc.copyFrom(desc);
   switchTask(cpu, sel, source, 0, 0);
+  finishSwitch(cpu, 0);
 }
 
 /**
@@ -86,6 +88,7 @@ export function taskGateInterrupt(cpu: Cpu, tssSel: number, errorCode: number, e
     frame.push(cpu, errorCode, (tssDesc.hi & 0x800) !== 0);
     st[S.ESP] = frame.esp;
   }
+  finishSwitch(cpu, ext);
 }
 
 /** IRET with EFLAGS.NT: return to the task named by the current TSS's back link. */
@@ -98,6 +101,7 @@ export function taskReturn(cpu: Cpu): void {
   if (!(acc & 0x80)) cpu.raise(Vec.NP, link & 0xfffc);
   tssDesc.copyFrom(desc);
   switchTask(cpu, link, TaskSource.IRET, 0, 0);
+  finishSwitch(cpu, 0);
 }
 
 function readIncoming(cpu: Cpu, base: number, t: TssLayout): void {
@@ -192,10 +196,17 @@ function switchTask(cpu: Cpu, sel: number, source: TaskSource, ext: number, save
   loadTaskLdt(cpu, incoming.ldt, ext);
   if (!v86) loadTaskSegments(cpu, ext);
   cpu.updateMode();
-  if ((incoming.eip >>> 0) > (st[S.SEG_LIMIT + Seg.CS] >>> 0)) cpu.raise(Vec.GP, ext);
+}
 
+/**
+ * The last steps, after the switch and any error-code push (SDM JMP, CALL,
+ * INT, IRET: "IF EIP not within code segment limit THEN #GP"), and the T-bit
+ * debug trap before the new task's first instruction (DR6.BT).
+ */
+function finishSwitch(cpu: Cpu, ext: number): void {
+  const st = cpu.st;
+  if ((st[S.EIP] >>> 0) > (st[S.SEG_LIMIT + Seg.CS] >>> 0)) cpu.raise(Vec.GP, ext);
   if (incoming.trap) {
-    // T bit: a debug trap before the new task's first instruction (DR6.BT).
     st[S.DR + 6] |= 0x8000;
     cpu.raise(Vec.DB);
   }

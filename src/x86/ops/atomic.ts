@@ -9,9 +9,8 @@ import { sized } from '../table/builders.ts';
 import type { Cpu } from '../cpu.ts';
 import { S, FLAG_ZF } from '../state.ts';
 import { A_REG } from '../decoded.ts';
-import { setLazy, LZ_ADD, LZ_SUB, SZ8, SZ16, SZ32 } from '../flags.ts';
+import { setLazy, LZ_ADD, LZ_SUB, SZ8, SZ16, SZ32, setFlagBits, SIZE_MASK as MASK } from '../flags.ts';
 import { effectiveAddress, getG8, getG16, getG32, setG8, setG16, setG32, rmwLinear, REG8_OFFSET } from '../operands.ts';
-import { putFlags, MASK } from './shift.ts';
 
 // ---------------------------------------------------------------- E-operand access by size
 
@@ -101,13 +100,13 @@ function cmpxchg8b(cpu: Cpu, i: number): void {
   if (lo === st[S.EAX] && hi === st[S.EDX]) {
     cpu.writeLin32(lin, st[S.EBX]);
     cpu.writeLin32(hiLin, st[S.ECX]);
-    putFlags(st, FLAG_ZF, FLAG_ZF);
+    setFlagBits(st, FLAG_ZF, FLAG_ZF);
   } else {
     cpu.writeLin32(lin, lo);
     cpu.writeLin32(hiLin, hi);
     st[S.EAX] = lo;
     st[S.EDX] = hi;
-    putFlags(st, FLAG_ZF, 0);
+    setFlagBits(st, FLAG_ZF, 0);
   }
 }
 

@@ -12,7 +12,7 @@ import type { Cpu } from '../cpu.ts';
 import { FLAG_CF, FLAG_AF } from '../state.ts';
 import { Vec } from '../faults.ts';
 import { getAF, getCF, SZ8 } from '../flags.ts';
-import { setResultFlags } from './shift.ts';
+import { setResultFlags } from '../flags.ts';
 
 /** AL's adjustment condition shared by all four add/subtract adjusts. */
 function lowNibbleNeedsAdjust(cpu: Cpu): boolean {

@@ -13,9 +13,8 @@ import { sized } from '../table/builders.ts';
 import type { Cpu } from '../cpu.ts';
 import { FLAG_CF, FLAG_ZF } from '../state.ts';
 import { A_A32, A_REG } from '../decoded.ts';
-import { SZ16, SZ32 } from '../flags.ts';
+import { SZ16, SZ32, setFlagBits, setResultFlags } from '../flags.ts';
 import { effectiveAddress, getE16, getE32, getG16, getG32, setG16, setG32 } from '../operands.ts';
-import { putFlags, setResultFlags } from './shift.ts';
 
 const enum Op { BT = 0, BTS = 1, BTR = 2, BTC = 3 }
 
@@ -58,7 +57,7 @@ function bitOp(cpu: Cpu, i: number, op: number, bytes: number, bit: number, byte
       else cpu.writeLin32(lin, applyBit(op, v, mask));
     }
   }
-  putFlags(cpu.st, FLAG_CF, (v >>> bit) & 1);
+  setFlagBits(cpu.st, FLAG_CF, (v >>> bit) & 1);
 }
 
 /** Register bit offset (Gv): for memory the signed offset selects the word at ea + size * (offset >> log2(bits)). */
@@ -99,13 +98,13 @@ function bitScan(v: number, forward: boolean): number {
 /** Returns the new destination: unchanged (`dst`) for a zero source. */
 function scan(cpu: Cpu, sz: number, dst: number, src: number, forward: boolean): number {
   if (src === 0) {
-    putFlags(cpu.st, FLAG_ZF, FLAG_ZF);
+    setFlagBits(cpu.st, FLAG_ZF, FLAG_ZF);
     return dst;
   }
   const r = bitScan(src, forward);
   // SF and PF come lazily from the index; ZF must be 0 even for index 0, so it is explicit.
   setResultFlags(cpu.st, sz, r, 0);
-  putFlags(cpu.st, FLAG_ZF, 0);
+  setFlagBits(cpu.st, FLAG_ZF, 0);
   return r;
 }
 

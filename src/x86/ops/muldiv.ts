@@ -13,7 +13,7 @@ import { S, FLAG_CF, FLAG_OF } from '../state.ts';
 import { Vec } from '../faults.ts';
 import { SZ8, SZ16, SZ32 } from '../flags.ts';
 import { getE8, getE16, getE32, getG16, getG32, setG16, setG32 } from '../operands.ts';
-import { setResultFlags } from './shift.ts';
+import { setResultFlags } from '../flags.ts';
 
 const CF_OF = FLAG_CF | FLAG_OF;
 

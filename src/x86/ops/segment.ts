@@ -50,7 +50,8 @@ function arpl(cpu: Cpu, i: number): void {
   if (p.attrs[i] & A_REG) {
     dst = cpu.st16[p.rm[i] << 1];
   } else {
-    lin = rmwLinear(cpu, i, 2);
+    // ARPL reads first and writes only when the RPL changes (the host faults as a read otherwise).
+    lin = cpu.lin(p.seg[i], effectiveAddress(cpu, i), 2);
     dst = cpu.readLin16(lin);
   }
   if ((dst & 3) < src) {

@@ -1,7 +1,6 @@
 // Shifts and rotates: ROL ROR RCL RCR SHL/SAL SHR SAR (C0/C1 by Ib, D0/D1 by
 // 1, D2/D3 by CL, all eight /r including the /6 SAL alias) and the double
-// shifts SHLD/SHRD. Also the flag-writing helpers the other result-flag
-// families (mul, bcd, bit ops) share.
+// shifts SHLD/SHRD.
 //
 // Flags follow the SDM where defined. Where the SDM says "undefined" we give
 // what Bochs (validated against P6-family parts) computes: OF for counts
@@ -11,37 +10,11 @@ import { Fl } from '../table/types.ts';
 import { sized } from '../table/builders.ts';
 import type { Cpu } from '../cpu.ts';
 import { S, FLAG_CF, FLAG_PF, FLAG_AF, FLAG_ZF, FLAG_SF, FLAG_OF } from '../state.ts';
-import { getCF, LZ_LOGIC, SZ8, SZ16, SZ32 } from '../flags.ts';
+import { getCF, LZ_LOGIC, SZ8, SZ16, SZ32, SIZE_MASK, setFlagBits, setResultFlags } from '../flags.ts';
 import { getG16, getG32, rmwE8, rmwE16, rmwE32 } from '../operands.ts';
 
-// ---------------------------------------------------------------- shared flag helpers
-
-/**
- * Overwrites the EFLAGS bits in `mask` with `values`. Unlike setFlagBits it
- * does not fold the other lazy flags in: they still depend only on the lazy
- * record, which is untouched, so they simply stay lazy.
- */
-export function putFlags(st: Int32Array, mask: number, values: number): void {
-  st[S.EFLAGS] = (st[S.EFLAGS] & ~mask) | values;
-  st[S.LAZY_MASK] &= ~mask;
-}
-
-const SZP = FLAG_SF | FLAG_ZF | FLAG_PF;
-const COA = FLAG_CF | FLAG_OF | FLAG_AF;
-
-/**
- * All six arithmetic flags of a result-producing instruction: SF ZF PF come
- * lazily from `res` (size `sz`), CF OF AF are given explicitly in `cfOfAf`.
- */
-export function setResultFlags(st: Int32Array, sz: number, res: number, cfOfAf: number): void {
-  st[S.EFLAGS] = (st[S.EFLAGS] & ~COA) | cfOfAf;
-  st[S.LAZY_OP] = LZ_LOGIC | sz;
-  st[S.LAZY_RES] = res;
-  st[S.LAZY_MASK] = SZP;
-}
-
 const WIDTH = [8, 16, 32];
-export const MASK = [0xff, 0xffff, -1];
+const MASK = SIZE_MASK;
 
 /** x >>> n and x << n for n in 0..32 (JS shifts take n mod 32). */
 function shr(x: number, n: number): number {
@@ -71,7 +44,7 @@ function makeShift(kind: number, sz: number): ShiftFn {
       const t = c & top;
       const r = t === 0 ? a & m : ((a << t) | ((a & m) >>> (w - t))) & m;
       const cf = r & 1;
-      putFlags(cpu.st, FLAG_CF | FLAG_OF, cf | ((msb(r) ^ cf) << 11));
+      setFlagBits(cpu.st, FLAG_CF | FLAG_OF, cf | ((msb(r) ^ cf) << 11));
       return r;
     };
     case K.ROR: return (cpu, a, count) => {
@@ -80,7 +53,7 @@ function makeShift(kind: number, sz: number): ShiftFn {
       const t = c & top;
       const r = t === 0 ? a & m : (((a & m) >>> t) | (a << (w - t))) & m;
       const cf = msb(r);
-      putFlags(cpu.st, FLAG_CF | FLAG_OF, cf | ((cf ^ ((r >>> (top - 1)) & 1)) << 11));
+      setFlagBits(cpu.st, FLAG_CF | FLAG_OF, cf | ((cf ^ ((r >>> (top - 1)) & 1)) << 11));
       return r;
     };
     case K.RCL: return (cpu, a, count) => {
@@ -90,7 +63,7 @@ function makeShift(kind: number, sz: number): ShiftFn {
       const u = a & m;
       const r = ((u << t) | (getCF(cpu.st) << (t - 1)) | shr(u, w + 1 - t)) & m;
       const cf = (u >>> (w - t)) & 1;
-      putFlags(cpu.st, FLAG_CF | FLAG_OF, cf | ((msb(r) ^ cf) << 11));
+      setFlagBits(cpu.st, FLAG_CF | FLAG_OF, cf | ((msb(r) ^ cf) << 11));
       return r;
     };
     case K.RCR: return (cpu, a, count) => {
@@ -99,7 +72,7 @@ function makeShift(kind: number, sz: number): ShiftFn {
       const u = a & m;
       const r = ((u >>> t) | (getCF(cpu.st) << (w - t)) | shl(u, w + 1 - t)) & m;
       const cf = (u >>> (t - 1)) & 1;
-      putFlags(cpu.st, FLAG_CF | FLAG_OF, cf | ((msb(r) ^ ((r >>> (top - 1)) & 1)) << 11));
+      setFlagBits(cpu.st, FLAG_CF | FLAG_OF, cf | ((msb(r) ^ ((r >>> (top - 1)) & 1)) << 11));
       return r;
     };
     case K.SHL: case K.SAL: return (cpu, a, count) => {

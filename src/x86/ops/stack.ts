@@ -58,18 +58,24 @@ const pusha: InsnDef[] = [
       checkStackRoom(cpu, 32);
       for (let r = 0; r < 8; r++) cpu.push32(r === S.ESP ? sp : cpu.st[r]);
     }),
-  ...sized({ opcode: 0x61, mnemonic: 'popa', operands: '' },
-    (cpu) => {
-      for (let k = 0; k < 8; k++) cpu.peek16(2 * k); // fault before changing anything
-      for (let r = 7; r >= 0; r--) { const v = cpu.pop16(); if (r !== S.ESP) cpu.st16[r << 1] = v; }
-    },
-    (cpu) => {
-      for (let k = 0; k < 8; k++) cpu.peek32(4 * k);
-      for (let r = 7; r >= 0; r--) { const v = cpu.pop32(); if (r !== S.ESP) cpu.st[r] = v; }
-    }),
+  ...sized({ opcode: 0x61, mnemonic: 'popa', operands: '' }, (cpu) => popAll(cpu, 2), (cpu) => popAll(cpu, 4)),
 ];
 pusha[1].mnemonic = 'pushad';
 pusha[3].mnemonic = 'popad';
+
+/**
+ * POPA/POPAD load the registers one by one and move ESP only at the end:
+ * a fault part-way (e.g. the stack runs into an unmapped page) leaves the
+ * registers already loaded changed and ESP unchanged, as the host CPU does.
+ */
+function popAll(cpu: Cpu, size: 2 | 4): void {
+  for (let r = 7, off = 0; r >= 0; r--, off += size) {
+    if (r === S.ESP) continue;
+    if (size === 4) cpu.st[r] = cpu.peek32(off);
+    else cpu.st16[r << 1] = cpu.peek16(off);
+  }
+  cpu.setStackPointer(cpu.stackPointer + 8 * size);
+}
 
 /** Faults (as the first push would) if `bytes` below the stack top are not writable. */
 function checkStackRoom(cpu: Cpu, bytes: number): void {
@@ -147,8 +153,9 @@ function enter(cpu: Cpu, i: number, o32: boolean): void {
     }
     if (level > 0) { if (o32) cpu.push32(frame); else cpu.push16(frame); }
     const newSp = (cpu.stackPointer - size) | 0;
-    // The final frame must be writable (hardware checks the lowest byte).
-    if (size > 0) cpu.lin(Seg.SS, ss32 ? newSp : newSp & 0xffff, 1);
+    // After the pushes, the bottom of the new frame must be writable (the host
+    // faults here with the pushed bytes already in memory and ESP unchanged).
+    if (size > 0) cpu.probeWrite(cpu.lin(Seg.SS, ss32 ? newSp : newSp & 0xffff, 1), 1);
     if (o32) st[S.EBP] = frame; else cpu.st16[S.EBP << 1] = frame;
     cpu.setStackPointer(newSp);
   } catch (e) {

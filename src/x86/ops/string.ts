@@ -18,9 +18,8 @@ import { sized } from '../table/builders.ts';
 import type { Cpu } from '../cpu.ts';
 import { S, Seg, FLAG_DF, FLAG_TF } from '../state.ts';
 import { A_A32, A_REP, A_REPNE } from '../decoded.ts';
-import { getZF, setLazy, LZ_SUB, SZ8, SZ16, SZ32 } from '../flags.ts';
+import { getZF, setLazy, LZ_SUB, SZ8, SZ16, SZ32, SIZE_MASK as MASK } from '../flags.ts';
 import { checkIo } from './io.ts';
-import { MASK } from './shift.ts';
 
 /** One element of a string instruction: sz is SZ8/16/32, a32 the address size. */
 type ElemFn = (cpu: Cpu, i: number, sz: number, a32: boolean) => void;

@@ -163,7 +163,8 @@ export const systemOps: InsnDef[] = [
       const dr = debugIndex(cpu, cpu.pool.reg[i]);
       let v = cpu.st[cpu.pool.rm[i]];
       if (dr === 6) v = (v & 0xe00f) | (0xffff0ff0 | 0);
-      if (dr === 7) v = (v & ~0xd000) | 0x400;
+      // DR7 bits 11, 12, 14 and 15 are reserved and read 0 on P6; bit 10 reads 1.
+      if (dr === 7) v = (v & ~0xd800) | 0x400;
       cpu.st[S.DR + dr] = v;
     },
   },

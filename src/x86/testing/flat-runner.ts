@@ -13,7 +13,12 @@ import { saveFpuImage, restoreFpuImage } from './fpu-image.ts';
 export const CODE_BASE = 0x0010_0000;
 export const WINDOW_BASE = 0x0020_0000;
 export const WINDOW_MAX = 0x1_0000;
-const GDT_BASE = 0x1000;
+/** Away from the low addresses the test generator uses as deliberately unmapped targets. */
+const GDT_BASE = 0x0038_0000;
+/** One page directory and one page table map the code page and the window, as the host process maps them. */
+const PAGE_DIR = 0x0040_0000;
+const PAGE_TABLE = 0x0040_1000;
+const CODE_BYTES = 0x1000;
 const USER_CS = 0x23;
 const USER_DS = 0x2b;
 /** Bound on executed instructions per snippet (REP loops count once per iteration). */
@@ -70,7 +75,12 @@ export function runFlatSnippet(input: SnippetInput): SnippetOutput {
   ram.fill(0xcc, CODE_BASE + input.code.length, CODE_BASE + input.code.length + 16);
   ram.set(input.window, WINDOW_BASE);
 
-  st[S.CR] = 0x11; // PE, ET
+  if (input.fpu) restoreFpuImage(cpu, input.fpu);
+  if (input.code.length > CODE_BYTES - 16) throw new RangeError(`code is ${input.code.length} bytes; at most ${CODE_BYTES - 16}`);
+  mapUserPages(ram, input.window.length);
+  // As Linux runs user code: PE, MP, ET, NE, WP, PG (not AM: alignment checks are not modelled).
+  st[S.CR] = 0x8001_0033 | 0;
+  st[S.CR + 3] = PAGE_DIR;
   st[S.GDTR_BASE] = GDT_BASE;
   st[S.GDTR_LIMIT] = 0x2f;
   loadFlatSegment(st, Seg.CS, USER_CS, 0x0000ffff, 0x00cffb00);
@@ -79,17 +89,27 @@ export function runFlatSnippet(input: SnippetInput): SnippetOutput {
     st[S.SEG_SEL + seg] = 0;
     st[S.SEG_ACCESS + seg] = 0x10000;
   }
+  // No TSS: port I/O at CPL 3 finds no permission bitmap and faults, as in a Linux process.
+  st[S.SEG_SEL + Seg.TR] = 0;
+  st[S.SEG_ACCESS + Seg.TR] = 0x10000;
   st[S.CPL] = 3;
   for (let r = 0; r < 8; r++) st[r] = input.regs[r];
   st[S.EIP] = CODE_BASE;
   cpu.updateMode();
   writeEflags(cpu, (input.eflags & 0xcd5) | 0x202);
   cpu.flushTlb(true);
-  if (input.fpu) restoreFpuImage(cpu, input.fpu);
 
   let exception: SnippetOutput['exception'] = null;
+  let trapEip = -1;
   cpu.exceptionTrap = (vector, errorCode) => {
     exception = errorCode >= 0 ? { vector, errorCode } : { vector };
+    return true;
+  };
+  // INT n, INT3 and INTO are traps: reported with EIP after the instruction, as the host's signal frame shows.
+  cpu.interruptTrap = (vector) => {
+    exception = { vector };
+    trapEip = st[S.EIP];
+    cpu.stopRequested = true;
     return true;
   };
   const end = CODE_BASE + input.code.length;
@@ -100,15 +120,32 @@ export function runFlatSnippet(input: SnippetInput): SnippetOutput {
     }
   } finally {
     cpu.exceptionTrap = null;
+    cpu.interruptTrap = null;
   }
+  if (trapEip >= 0) st[S.EIP] = trapEip;
   const regs = new Uint32Array(8);
   for (let r = 0; r < 8; r++) regs[r] = st[r];
-  return {
-    regs,
-    eflags: materializeFlags(st) >>> 0,
-    eip: st[S.EIP] >>> 0,
-    window: ram.slice(WINDOW_BASE, WINDOW_BASE + input.window.length),
-    fpu: saveFpuImage(cpu),
-    exception,
-  };
+  const eflags = materializeFlags(st) >>> 0;
+  const eip = st[S.EIP] >>> 0;
+  // The image is taken at CPL 0 with paging off, so the scratch area needs no mapping.
+  st[S.CR] = 0x11;
+  st[S.CPL] = 0;
+  cpu.updateMode();
+  cpu.flushTlb(true);
+  return { regs, eflags, eip, window: ram.slice(WINDOW_BASE, WINDOW_BASE + input.window.length), fpu: saveFpuImage(cpu), exception };
+}
+
+/**
+ * Identity-maps the code page and the window's pages user read/write; the
+ * GDT page is mapped supervisor-only (the CPU reads descriptors as a
+ * supervisor). Everything else is not present, so stray accesses are #PF.
+ */
+function mapUserPages(ram: Uint8Array, windowBytes: number): void {
+  const dv = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
+  ram.fill(0, PAGE_DIR, PAGE_TABLE + 0x1000);
+  dv.setUint32(PAGE_DIR, PAGE_TABLE | 0x7, true); // covers 0–4 MiB
+  const map = (addr: number, flags: number): void => dv.setUint32(PAGE_TABLE + (addr >>> 12) * 4, addr | flags, true);
+  map(GDT_BASE, 0x3);
+  map(CODE_BASE, 0x7);
+  for (let a = WINDOW_BASE; a < WINDOW_BASE + Math.max(windowBytes, 1); a += 0x1000) map(a, 0x7);
 }
