@@ -142,7 +142,9 @@ function deliverProtected(cpu: Cpu, vector: number, kind: IntKind, errorCode: nu
   handlerDesc.copyFrom(desc);
 
   const fromV86 = (st[S.MODE] & MODE_V86) !== 0;
-  const flags = readEflags(cpu) | rf;
+  // RF clears once an instruction completes, so only a fault's image carries it (the state's RF
+  // may still be the one an earlier IRET loaded; ts86 does not clear it per instruction).
+  const flags = (readEflags(cpu) & ~FLAG_RF) | rf;
   const slots = errorCode >= 0 ? 1 : 0;
   let newCpl = cpl;
   let ss = 0;

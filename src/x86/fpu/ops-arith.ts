@@ -12,7 +12,7 @@ import { divCore, mulCore } from './muldiv.ts';
 import { propagateNaN } from './nan.ts';
 import { unpackF32, unpackF64, unpackSmallInt } from './convert.ts';
 import { CMP_EFLAGS, CMP_SW_BITS, CMP_UNORDERED, compare, compareFlags } from './compare.ts';
-import { SW_C0, SW_C2, SW_C3, SW_DE, SW_IE, SW_SF, SW_ZE } from './bits.ts';
+import { SW_C0, SW_C1, SW_C2, SW_C3, SW_DE, SW_IE, SW_SF, SW_ZE } from './bits.ts';
 import { OP_ARITH_M16I, OP_ARITH_M32, OP_ARITH_M32I, OP_ARITH_M64 } from './decode.ts';
 
 // ModRM reg values of the arithmetic group.
@@ -170,8 +170,12 @@ export function compareST0(s: FpuState, kb: number, quiet: boolean, pops: number
     rel = compare(s.load(0, A_SIGN), kb, quiet);
     flags = compareFlags();
   }
+  const c1 = s.sw & SW_C1;
   s.signal(flags);
   if (!toEflags) s.sw = (s.sw & ~(SW_C0 | SW_C2 | SW_C3)) | CMP_SW_BITS[rel];
+  // FCOMI & co.: the SDM says C1 = 0, but the host (AMD) only clears it on a
+  // stack fault and otherwise leaves it alone. We follow the host.
+  else if (!(flags & SW_SF)) s.sw |= c1;
   if (!s.unmasked(flags)) for (let n = 0; n < pops; n++) s.pop();
   return CMP_EFLAGS[rel];
 }

@@ -240,7 +240,8 @@ export function fcmov(s: FpuState, esc: number, reg: number, i: number, eflags: 
     if (s.stackUnderflow()) s.writeIndefinite(0);
     return;
   }
-  s.signal(0);
+  // Without a stack fault the host leaves C1 (and C0/C2/C3) unchanged; the
+  // SDM only says C1 is cleared on underflow. We follow the host.
   if (c) s.copy(0, i);
 }
 

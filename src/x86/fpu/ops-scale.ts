@@ -127,18 +127,29 @@ export function fxtract(s: FpuState): void {
   s.signal(flags);
 }
 
-/** FPREM (nearest = false) and FPREM1: partial remainder with quotient bits in C0/C3/C1 and C2 = incomplete. */
+/**
+ * FPREM (nearest = false) and FPREM1: partial remainder with quotient bits in
+ * C0/C3/C1 and C2 = incomplete.
+ *
+ * When no remainder is computed (stack underflow, NaN or unsupported
+ * operands, invalid operands, or an unmasked exception that suppresses the
+ * result) the host clears C2 and C1 but leaves C0 and C3 as they were. The
+ * SDM only describes the quotient bits of a computed remainder; we follow the
+ * host.
+ */
 export function fprem(s: FpuState, nearest: boolean): void {
-  if (!loadST0ST1(s)) return;
+  if (!loadST0ST1(s)) return void (s.sw &= ~SW_C2);
   const ka = s.load(0, A_SIGN), kb = s.load(1, B_SIGN);
   let flags = nanOperands(ka, kb);
   let q = 0;
+  let computed = false;
   if (flags < 0) {
     flags = ka === K_DENORMAL || kb === K_DENORMAL ? SW_DE : 0;
     if (ka === K_INF || kb === K_ZERO) {
       setIndefinite();
       flags = SW_IE;
     } else if (ka === K_ZERO || kb === K_INF) {
+      computed = true;
       // Remainder is ST0 itself (a denormal is renormalized through rounding).
       F[R_SIGN] = F[A_SIGN];
       F[R_EXP] = F[A_EXP];
@@ -148,11 +159,12 @@ export function fprem(s: FpuState, nearest: boolean): void {
       if (ka !== K_ZERO) flags |= roundR(64, 0, EXT_EMIN, EXT_EMAX, s.cw);
       else setZero(F[A_SIGN]);
     } else {
+      computed = true;
       flags |= remainderCore(nearest, s.cw);
       q = remainderQuotient();
     }
   }
-  if (!commit(s, 0, flags & ~SW_C1)) return;
+  if (!commit(s, 0, flags & ~SW_C1) || !computed) return void (s.sw &= ~SW_C2);
   let cc = 0;
   if (q & 8) cc = SW_C2;
   else {

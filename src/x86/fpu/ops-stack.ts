@@ -22,9 +22,14 @@ export function fldConst(s: FpuState, c: number): void {
   s.signal(0);
 }
 
+/**
+ * FFREE / FFREEP (pop = true). The host clears C1 (the SDM leaves C0-C3
+ * undefined for both); C0, C2 and C3 are kept.
+ */
 export function ffree(s: FpuState, i: number, pop: boolean): void {
   s.setPhysTag(s.phys(i), TAG_EMPTY);
   if (pop) s.pop();
+  s.signal(0);
 }
 
 /** FINCSTP / FDECSTP: rotate TOP without touching tags; C1 = 0. */

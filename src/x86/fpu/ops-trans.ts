@@ -61,18 +61,24 @@ function trigArg(k: number): number {
   return k;
 }
 
+// C2 of FSIN/FCOS/FSINCOS/FPTAN: 1 only when the operand is out of range (and
+// left alone); every other outcome clears it on the host, including stack
+// underflow/overflow and unmasked exceptions that suppress the result (the SDM
+// only says "C2 = 0 if in range"). The trig functions below return whether
+// the operand was out of range.
+
 export function fsin(s: FpuState): void {
-  trig(s, 0);
+  setC2(s, trig(s, 0));
 }
 export function fcos(s: FpuState): void {
-  trig(s, 1);
+  setC2(s, trig(s, 1));
 }
 
 /** FSIN (which = 0) / FCOS (which = 1). */
-function trig(s: FpuState, which: number): void {
+function trig(s: FpuState, which: number): boolean {
   const k = loadST0(s);
-  if (k < 0) return;
-  if (outOfRange(k)) return setC2(s, true);
+  if (k < 0) return false;
+  if (outOfRange(k)) return true;
   let flags: number;
   if (trigArg(k) < 0) flags = trigFlags;
   else if (k === K_ZERO) {
@@ -82,7 +88,8 @@ function trig(s: FpuState, which: number): void {
     }
     flags = 0;
   } else flags = trigFlags | roundBF(sinCos(fromSlot(A_SIGN))[which], false, s.cw);
-  if (commit(s, 0, flags)) setC2(s, false);
+  commit(s, 0, flags);
+  return false;
 }
 
 /** Stack-overflow check for the two-result instructions (they push one value). */
@@ -96,19 +103,19 @@ function pushRoom(s: FpuState): boolean {
   return false;
 }
 
-/** FSINCOS (cos = true: ST1 = sin, ST0 = cos) and FPTAN (ST0 = tan, then push 1). */
-function twoResults(s: FpuState, sincos: boolean): void {
+/** FSINCOS (cos = true: ST1 = sin, ST0 = cos) and FPTAN (ST0 = tan, then push 1). Returns whether out of range. */
+function twoResults(s: FpuState, sincos: boolean): boolean {
   if (s.isEmpty(0)) {
     if (s.stackUnderflow()) {
       s.writeIndefinite(0);
       s.push();
       s.writeIndefinite(0);
     }
-    return;
+    return false;
   }
-  if (!pushRoom(s)) return;
+  if (!pushRoom(s)) return false;
   const k = s.load(0, A_SIGN);
-  if (outOfRange(k)) return setC2(s, true);
+  if (outOfRange(k)) return true;
   let flags: number;
   // Second result (pushed) as [se, hi, lo]; the first goes through R.
   let se2 = 0x3fff, hi2 = 0x80000000, lo2 = 0;
@@ -125,7 +132,10 @@ function twoResults(s: FpuState, sincos: boolean): void {
     flags = trigFlags;
     if (sincos) {
       flags |= roundBF(cs, false, s.cw);
-      if (s.unmasked(flags & (SW_IE | SW_DE))) return void commit(s, 0, flags);
+      if (s.unmasked(flags & (SW_IE | SW_DE))) {
+        commit(s, 0, flags);
+        return false;
+      }
       se2 = (F[R_SIGN] << 15) | (F[R_HI] >= 0x80000000 ? F[R_EXP] : 0);
       hi2 = F[R_HI];
       lo2 = F[R_LO];
@@ -134,18 +144,17 @@ function twoResults(s: FpuState, sincos: boolean): void {
       flags |= roundBF(divBF(sn, cs), false, s.cw);
     }
   }
-  if (!commit(s, 0, flags)) return;
+  if (!commit(s, 0, flags)) return false;
   s.push();
   s.write(0, se2, hi2, lo2);
-  setC2(s, false);
+  return false;
 }
-
 
 export function fsincos(s: FpuState): void {
-  twoResults(s, true);
+  setC2(s, twoResults(s, true));
 }
 export function fptan(s: FpuState): void {
-  twoResults(s, false);
+  setC2(s, twoResults(s, false));
 }
 
 /** Loads ST0 (x) into A and ST1 (y) into B for the ST1-destination ops; false after a stack underflow. */

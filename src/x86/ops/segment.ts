@@ -7,7 +7,7 @@ import type { Cpu } from '../cpu.ts';
 import { S, Seg, MODE_PROT, MODE_V86, FLAG_ZF } from '../state.ts';
 import { Vec } from '../faults.ts';
 import { A_REG } from '../decoded.ts';
-import { effectiveAddress, rmwLinear, getG16, setG16, setG32 } from '../operands.ts';
+import { effectiveAddress, getG16, setG16, setG32 } from '../operands.ts';
 import { setFlagBits } from '../flags.ts';
 import { loadSegment } from '../segments.ts';
 

@@ -47,21 +47,29 @@ const pushPopMem: InsnDef[] = [
 ];
 
 const pusha: InsnDef[] = [
-  ...sized({ opcode: 0x60, mnemonic: 'pusha', operands: '' },
-    (cpu) => {
-      const sp = cpu.st16[S.ESP << 1];
-      checkStackRoom(cpu, 16);
-      for (let r = 0; r < 8; r++) cpu.push16(r === S.ESP ? sp : cpu.st16[r << 1]);
-    },
-    (cpu) => {
-      const sp = cpu.st[S.ESP];
-      checkStackRoom(cpu, 32);
-      for (let r = 0; r < 8; r++) cpu.push32(r === S.ESP ? sp : cpu.st[r]);
-    }),
+  ...sized({ opcode: 0x60, mnemonic: 'pusha', operands: '' }, (cpu) => pushAll(cpu, 2), (cpu) => pushAll(cpu, 4)),
   ...sized({ opcode: 0x61, mnemonic: 'popa', operands: '' }, (cpu) => popAll(cpu, 2), (cpu) => popAll(cpu, 4)),
 ];
 pusha[1].mnemonic = 'pushad';
 pusha[3].mnemonic = 'popad';
+
+/**
+ * PUSHA/PUSHAD store the registers one by one below the stack top and move
+ * ESP only at the end: a fault part-way leaves the stores already made in
+ * memory and ESP unchanged, as the host CPU does.
+ */
+function pushAll(cpu: Cpu, size: 2 | 4): void {
+  const st = cpu.st;
+  const ss32 = (st[S.MODE] & MODE_SS32) !== 0;
+  const sp = cpu.stackPointer;
+  for (let r = 0; r < 8; r++) {
+    const slot = (sp - size * (r + 1)) | 0;
+    const off = ss32 ? slot : slot & 0xffff;
+    if (size === 4) cpu.write32(Seg.SS, off, st[r]);
+    else cpu.write16(Seg.SS, off, cpu.st16[r << 1]);
+  }
+  cpu.setStackPointer(sp - 8 * size);
+}
 
 /**
  * POPA/POPAD load the registers one by one and move ESP only at the end:
@@ -75,14 +83,6 @@ function popAll(cpu: Cpu, size: 2 | 4): void {
     else cpu.st16[r << 1] = cpu.peek16(off);
   }
   cpu.setStackPointer(cpu.stackPointer + 8 * size);
-}
-
-/** Faults (as the first push would) if `bytes` below the stack top are not writable. */
-function checkStackRoom(cpu: Cpu, bytes: number): void {
-  const sp = cpu.stackPointer;
-  const low = (sp - bytes) | 0;
-  const off = cpu.st[S.MODE] & MODE_SS32 ? low : low & 0xffff;
-  cpu.probeWrite(cpu.lin(Seg.SS, off, bytes), bytes);
 }
 
 function iopl(cpu: Cpu): number {

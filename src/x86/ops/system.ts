@@ -1,7 +1,6 @@
 // System registers: LGDT/LIDT/SGDT/SIDT, SMSW/LMSW, INVLPG, MOV to and from
 // control and debug registers, CLTS, INVD/WBINVD.
 import type { InsnDef } from '../table/types.ts';
-import { sized } from '../table/builders.ts';
 import type { Cpu } from '../cpu.ts';
 import {
   S, MODE_PROT, MODE_V86, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR0_ET, CR0_MP, CR0_EM, CR0_NW, CR0_CD, CR4_VME, CR4_PVI,

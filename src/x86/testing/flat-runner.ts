@@ -9,15 +9,23 @@ import { descAccess, descBase, descLimit } from '../segments.ts';
 import { writeEflags } from '../interrupts.ts';
 import { materializeFlags } from '../flags.ts';
 import { saveFpuImage, restoreFpuImage } from './fpu-image.ts';
+import { loadPdptes } from '../paging.ts';
 
 export const CODE_BASE = 0x0010_0000;
 export const WINDOW_BASE = 0x0020_0000;
 export const WINDOW_MAX = 0x1_0000;
 /** Away from the low addresses the test generator uses as deliberately unmapped targets. */
 const GDT_BASE = 0x0038_0000;
-/** One page directory and one page table map the code page and the window, as the host process maps them. */
-const PAGE_DIR = 0x0040_0000;
-const PAGE_TABLE = 0x0040_1000;
+/**
+ * PAE paging with NX, as a Linux process sees memory: a page-directory-pointer
+ * table, one page directory and one page table map the code page (executable)
+ * and the window (not executable), user read/write.
+ */
+const PDPT = 0x0040_0000;
+const PAGE_DIR = 0x0040_1000;
+const PAGE_TABLE = 0x0040_2000;
+const EFER_NXE = 1 << 11;
+const CR4_PAE = 0x20;
 const CODE_BYTES = 0x1000;
 const USER_CS = 0x23;
 const USER_DS = 0x2b;
@@ -80,7 +88,10 @@ export function runFlatSnippet(input: SnippetInput): SnippetOutput {
   mapUserPages(ram, input.window.length);
   // As Linux runs user code: PE, MP, ET, NE, WP, PG (not AM: alignment checks are not modelled).
   st[S.CR] = 0x8001_0033 | 0;
-  st[S.CR + 3] = PAGE_DIR;
+  st[S.CR + 3] = PDPT;
+  st[S.CR + 4] = CR4_PAE;
+  st[S.EFER] = EFER_NXE;
+  loadPdptes(cpu, PDPT);
   st[S.GDTR_BASE] = GDT_BASE;
   st[S.GDTR_LIMIT] = 0x2f;
   loadFlatSegment(st, Seg.CS, USER_CS, 0x0000ffff, 0x00cffb00);
@@ -129,6 +140,7 @@ export function runFlatSnippet(input: SnippetInput): SnippetOutput {
   const eip = st[S.EIP] >>> 0;
   // The image is taken at CPL 0 with paging off, so the scratch area needs no mapping.
   st[S.CR] = 0x11;
+  st[S.CR + 4] = 0;
   st[S.CPL] = 0;
   cpu.updateMode();
   cpu.flushTlb(true);
@@ -136,16 +148,24 @@ export function runFlatSnippet(input: SnippetInput): SnippetOutput {
 }
 
 /**
- * Identity-maps the code page and the window's pages user read/write; the
- * GDT page is mapped supervisor-only (the CPU reads descriptors as a
- * supervisor). Everything else is not present, so stray accesses are #PF.
+ * Identity-maps the code page (executable) and the window's pages (not
+ * executable) user read/write; the GDT page is mapped supervisor-only (the
+ * CPU reads descriptors as a supervisor). Everything else is not present, so
+ * stray accesses are #PF.
  */
 function mapUserPages(ram: Uint8Array, windowBytes: number): void {
   const dv = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
-  ram.fill(0, PAGE_DIR, PAGE_TABLE + 0x1000);
-  dv.setUint32(PAGE_DIR, PAGE_TABLE | 0x7, true); // covers 0–4 MiB
-  const map = (addr: number, flags: number): void => dv.setUint32(PAGE_TABLE + (addr >>> 12) * 4, addr | flags, true);
-  map(GDT_BASE, 0x3);
-  map(CODE_BASE, 0x7);
-  for (let a = WINDOW_BASE; a < WINDOW_BASE + Math.max(windowBytes, 1); a += 0x1000) map(a, 0x7);
+  // Two consecutive page tables cover 0–4 MiB, so a PTE's address is PAGE_TABLE + page number × 8.
+  ram.fill(0, PDPT, PAGE_TABLE + 0x2000);
+  dv.setUint32(PDPT, PAGE_DIR | 0x1, true);
+  dv.setUint32(PAGE_DIR, PAGE_TABLE | 0x7, true);
+  dv.setUint32(PAGE_DIR + 8, (PAGE_TABLE + 0x1000) | 0x7, true);
+  const map = (addr: number, flags: number, noExec: boolean): void => {
+    const pte = PAGE_TABLE + (addr >>> 12) * 8;
+    dv.setUint32(pte, addr | flags, true);
+    dv.setUint32(pte + 4, noExec ? 0x8000_0000 : 0, true);
+  };
+  map(GDT_BASE, 0x3, true);
+  map(CODE_BASE, 0x7, false);
+  for (let a = WINDOW_BASE; a < WINDOW_BASE + Math.max(windowBytes, 1); a += 0x1000) map(a, 0x7, true);
 }
