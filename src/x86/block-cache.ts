@@ -11,7 +11,6 @@ import type { Cpu } from './cpu.ts';
 const MAX_BLOCK = 64;
 /** Slots at the end of the pool reserved for instructions that are decoded but not cached. */
 const SCRATCH = POOL_SLOTS - 4;
-const CS32_KEY = 2 ** 32;
 
 /** Thrown by the code source when a non-first instruction would leave the page or the CS limit. */
 const END_OF_RUN = { endOfRun: true };
@@ -45,7 +44,12 @@ export interface CodePageObserver {
 }
 
 export class BlockCache {
-  private readonly map = new Map<number, number>();
+  // Keyed by physical address (always below 2^31, so V8 keeps the keys small
+  // integers); one map per default code size, since the same bytes decode
+  // differently in 16- and 32-bit code.
+  private readonly map32 = new Map<number, number>();
+  private readonly map16 = new Map<number, number>();
+  /** Per code page: its blocks' physical addresses (32-bit blocks as is, 16-bit ones as -1 - phys). */
   private readonly pageKeys = new Map<number, number[]>();
   private next = 0;
   private readonly src: GuestCode;
@@ -59,7 +63,8 @@ export class BlockCache {
 
   clear(): void {
     for (const page of this.pageKeys.keys()) this.cpu.codePages[page] = 0;
-    this.map.clear();
+    this.map32.clear();
+    this.map16.clear();
     this.pageKeys.clear();
     this.next = 0;
   }
@@ -77,15 +82,15 @@ export class BlockCache {
     cpu.recentBlocks[r] = lin;
     cpu.recentCs32[r] = cs32 ? 1 : 0;
     const cacheable = phys < cpu.ramBytes && cpu.bus.mmioPages[phys >>> 12] === 0;
-    const key = cs32 ? phys + CS32_KEY : phys;
     if (cacheable) {
-      const hit = this.map.get(key);
+      const hit = (cs32 ? this.map32 : this.map16).get(phys);
       if (hit !== undefined) return hit;
     }
-    return this.decodeBlock(lin, eip, phys, cs32, cacheable ? key : -1);
+    return this.decodeBlock(lin, eip, phys, cs32, cacheable);
   }
 
-  private decodeBlock(lin: number, eip: number, phys: number, cs32: boolean, key: number): number {
+  private decodeBlock(lin: number, eip: number, phys: number, cs32: boolean, cacheable: boolean): number {
+    const key = cacheable ? phys : -1;
     const cpu = this.cpu;
     const pool = cpu.pool;
     if (this.next + MAX_BLOCK > SCRATCH) {
@@ -126,7 +131,7 @@ export class BlockCache {
       return first;
     }
     this.next = first + n;
-    this.map.set(key, first);
+    (cs32 ? this.map32 : this.map16).set(phys, first);
     const page = phys >>> 12;
     let keys = this.pageKeys.get(page);
     if (!keys) {
@@ -136,7 +141,7 @@ export class BlockCache {
       cpu.codePages[page] = 1;
       cpu.protectCodePage(page);
     }
-    keys.push(key);
+    keys.push(cs32 ? phys : -1 - phys);
     return first;
   }
 
@@ -145,7 +150,9 @@ export class BlockCache {
     const keys = this.pageKeys.get(page);
     this.cpu.codePages[page] = 0;
     if (!keys) return;
-    for (const k of keys) this.map.delete(k);
+    for (const k of keys) {
+      if (k >= 0) this.map32.delete(k); else this.map16.delete(-1 - k);
+    }
     this.pageKeys.delete(page);
     this.counters.pagesInvalidated++;
     for (const o of this.observers) o.onCodePageWritten?.(page);

@@ -35,17 +35,17 @@ export interface GuestRun { stdout: string; stderr: string; status: number | nul
 /** Runs a command to completion, collecting output (no shell). */
 export function runCommand(cmd: string, args: string[], timeoutMs: number): Promise<GuestRun> {
   return new Promise((resolveRun) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // stdin is /dev/null: QEMU drops serial output at random when its stdin is a pipe closed at once.
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout!.on('data', (d) => { stdout += d; });
+    child.stderr!.on('data', (d) => { stderr += d; });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (status) => {
       clearTimeout(timer);
       resolveRun({ stdout, stderr, status });
     });
-    child.stdin.end();
   });
 }
 

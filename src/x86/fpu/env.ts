@@ -88,9 +88,10 @@ export function envSize(fmt: number): number {
   return fmt === ENV_PROT32 || fmt === ENV_REAL32 ? 28 : 14;
 }
 
-/** Writes the environment image (without changing the state). */
-function storeEnv(s: FpuState, ea: number, fmt: number): void {
+/** Writes the environment image (without changing the state); `size` bytes are probed first (the whole FNSAVE image). */
+function storeEnv(s: FpuState, ea: number, fmt: number, size = envSize(fmt)): void {
   const h = s.host, m = s.mem, b = s.base;
+  s.probeStore(ea, size);
   const cw = s.cw, sw = s.sw, tw = imageTagWord(s);
   const fip = m.getUint32(b + OFF_FIP, true), fcs = m.getUint16(b + OFF_FCS, true);
   const fop = m.getUint16(b + OFF_FOP, true);
@@ -147,7 +148,7 @@ function readEnv(s: FpuState, ea: number, fmt: number): void {
       envIn[4] = d & 0xffff;
       envIn[5] = (d >>> 16) & 0x7ff;
       envIn[6] = h.read32(ea + 20);
-      envIn[7] = h.read16(ea + 24);
+      envIn[7] = h.read32(ea + 24) & 0xffff; // the whole image is read: its last bytes can fault too
     } else {
       const d = h.read32(ea + 16);
       envIn[3] = ((h.read16(ea + 12) | ((d >>> 12) << 16)) >>> 0);
@@ -202,7 +203,7 @@ export function fldenv(s: FpuState, ea: number, fmt: number): void {
 
 /** FNSAVE: environment + ST0..ST7 (10 bytes each, stack order), then FNINIT. */
 export function fnsave(s: FpuState, ea: number, fmt: number): void {
-  storeEnv(s, ea, fmt);
+  storeEnv(s, ea, fmt, envSize(fmt) + 80);
   const h = s.host;
   let p = ea + envSize(fmt);
   for (let i = 0; i < 8; i++, p += 10) {
@@ -247,6 +248,7 @@ export function frstor(s: FpuState, ea: number, fmt: number): void {
  */
 export function fxsave(s: FpuState, ea: number): void {
   const h = s.host, m = s.mem, b = s.base;
+  s.probeStore(ea, 512); // the whole image, SSE part included
   let ftw = 0;
   for (let p = 0; p < 8; p++) if (s.physTag(p) !== TAG_EMPTY) ftw |= 1 << p;
   h.write16(ea, s.cw);
@@ -282,6 +284,7 @@ export function fxrstor(s: FpuState, ea: number): void {
     regsIn[3 * i + 1] = h.read32(p + 4);
     regsIn[3 * i + 2] = h.read16(p + 8);
   }
+  h.read8(ea + 511); // the host reads the whole 512-byte image (its SSE part too) before changing anything
   const top = (envIn[1] >>> 11) & 7;
   for (let i = 0; i < 8; i++) {
     const o = s.physOffset((top + i) & 7);

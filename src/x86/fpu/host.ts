@@ -4,6 +4,14 @@
 // the result first, so a fault leaves the FPU state as it was (restartable).
 // 64-bit, 80-bit and environment images are composed of these calls.
 
+//
+// One write16/write32 must be atomic with respect to faults: when it crosses
+// a page boundary, both pages are checked before either is written (the CPU
+// core's writeLin16/32 do this). Stores made of several writes (m64, m80,
+// BCD, environments, FXSAVE) are made atomic by the FPU itself: before the
+// first write of a store that crosses a page boundary it calls probeWrite,
+// or, if the host has none, probes each page with a read and a write-back
+// of one byte (FpuState.probeStore).
 export interface FpuHost {
   read8(lin: number): number;
   read16(lin: number): number;
@@ -11,6 +19,8 @@ export interface FpuHost {
   write8(lin: number, v: number): void;
   write16(lin: number, v: number): void;
   write32(lin: number, v: number): void;
+  /** Throws the fault a write to [lin, lin + size) would raise, without writing. */
+  probeWrite?(lin: number, size: number): void;
 }
 
 /**

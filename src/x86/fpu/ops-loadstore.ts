@@ -101,23 +101,28 @@ export function fildM64(s: FpuState, ea: number): void {
 export function fstFloat(s: FpuState, ea: number, prec: number, pop: boolean): void {
   const h = s.host;
   if (s.isEmpty(0)) {
-    if (!s.stackUnderflow()) return;
-    if (prec === 53) {
-      h.write32(ea, 0);
-      h.write32(ea + 4, 0xfff80000);
-    } else {
-      h.write32(ea, 0xffc00000);
-    }
-    if (pop) s.pop();
+    // Masked: the indefinite is stored (a fault there leaves the status alone), then the flags.
+    if (s.cw & SW_IE) {
+      if (prec === 53) {
+        s.probeStore(ea, 8);
+        h.write32(ea, 0);
+        h.write32(ea + 4, 0xfff80000);
+      } else {
+        h.write32(ea, 0xffc00000);
+      }
+    } else s.probeStore(ea, prec === 53 ? 8 : 4, true);
+    if (s.stackUnderflow() && pop) s.pop();
     return;
   }
   const flags = toFloat(s.load(0, A_SIGN), prec, s.cw);
   if (s.unmasked(flags & (SW_IE | SW_OE | SW_UE))) {
     // Nothing is stored and nothing popped; an unmasked OE/UE is reported alone (no PE, C1 = 0).
+    s.probeStore(ea, prec === 53 ? 8 : 4, true);
     s.signal(flags & (SW_IE | SW_OE | SW_UE));
     return;
   }
   if (prec === 53) {
+    s.probeStore(ea, 8);
     h.write32(ea, F[O_LO]);
     h.write32(ea + 4, F[O_HI]);
   } else {
@@ -130,11 +135,15 @@ export function fstFloat(s: FpuState, ea: number, prec: number, pop: boolean): v
 export function fstpM80(s: FpuState, ea: number): void {
   const h = s.host;
   if (s.isEmpty(0)) {
+    if (s.cw & SW_IE) {
+      s.probeStore(ea, 10);
+      h.write32(ea, 0);
+      h.write32(ea + 4, 0xc0000000);
+      h.write16(ea + 8, 0xffff);
+    } else s.probeStore(ea, 10, true);
     if (!s.stackUnderflow()) return;
-    h.write32(ea, 0);
-    h.write32(ea + 4, 0xc0000000);
-    h.write16(ea + 8, 0xffff);
   } else {
+    s.probeStore(ea, 10);
     h.write32(ea, s.lo(0));
     h.write32(ea + 4, s.hi(0));
     h.write16(ea + 8, s.se(0));
@@ -167,6 +176,7 @@ export function fistInt(s: FpuState, ea: number, bits: number, pop: boolean, tru
   const flags = s.isEmpty(0) ? SW_IE | SW_SF : toInt(s.load(0, A_SIGN), bits, truncate ? RC_ZERO : (s.cw >>> 10) & 3);
   if (flags & SW_IE) {
     if (s.unmasked(SW_IE)) {
+      s.probeStore(ea, bits >>> 3, true);
       s.signal(flags);
       return;
     }
@@ -177,6 +187,7 @@ export function fistInt(s: FpuState, ea: number, bits: number, pop: boolean, tru
   const h = s.host;
   if (bits === 16) h.write16(ea, F[O_LO] & 0xffff);
   else {
+    if (bits === 64) s.probeStore(ea, 8);
     h.write32(ea, F[O_LO]);
     if (bits === 64) h.write32(ea + 4, F[O_HI]);
   }
@@ -195,11 +206,13 @@ export function fbstp(s: FpuState, ea: number): void {
   const flags = s.isEmpty(0) ? SW_IE | SW_SF : toBcd(s.load(0, A_SIGN), (s.cw >>> 10) & 3);
   if (flags & SW_IE) {
     if (s.unmasked(SW_IE)) {
+      s.probeStore(ea, 10, true);
       s.signal(flags);
       return;
     }
     setBcdIndefinite();
   }
+  s.probeStore(ea, 10);
   for (let i = 0; i < 10; i++) s.host.write8(ea + i, bcdBytes[i]);
   s.signal(flags);
   s.pop();

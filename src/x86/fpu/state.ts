@@ -118,6 +118,25 @@ export class FpuState {
     return !this.isEmpty(7);
   }
 
+  // ---- memory -------------------------------------------------------------------
+  /**
+   * Called before the first write of a store of n bytes at ea, and before any
+   * state change: a store that crosses a page boundary must fault before any
+   * of its parts is written, as on the host, which never leaves a partial
+   * store. Within one page the first write faults or none does, so only
+   * crossing stores are probed, unless `always`: a store that an unmasked
+   * exception suppresses still faults on the host when its destination is
+   * not writable (the page fault comes first, and the status is unchanged).
+   */
+  probeStore(ea: number, n: number, always = false): void {
+    const crosses = (ea & 0xfff) + n > 0x1000;
+    if (!crosses && !always) return;
+    const h = this.host;
+    if (h.probeWrite) return h.probeWrite(ea, n);
+    probeByte(h, ea);
+    if (crosses) probeByte(h, ((ea + n - 1) & ~0xfff) >>> 0); // first byte of the second page
+  }
+
   // ---- status -------------------------------------------------------------------
   /** Whether any of `flags`' exception bits is unmasked in the control word. */
   unmasked(flags: number): boolean {
@@ -147,6 +166,23 @@ export class FpuState {
   writeIndefinite(i: number): void {
     this.write(i, 0xffff, 0xc0000000, 0);
   }
+}
+
+/**
+ * Checks that the byte at lin is writable without changing it: reads it and
+ * writes it back. If the read faults, the write is what reports it (a page
+ * that cannot be read cannot be written either, and the fault must carry the
+ * write access, as the host reports it).
+ */
+function probeByte(h: FpuHost, lin: number): void {
+  let v: number;
+  try {
+    v = h.read8(lin);
+  } catch (e) {
+    h.write8(lin, 0);
+    throw e;
+  }
+  h.write8(lin, v);
 }
 
 /** Full tag computed from a physical register's contents (never "empty"). */
