@@ -1,37 +1,181 @@
 // The PC board: wires the devices of a PC onto a Machine's bus, in the
-// order of a PC block diagram. The platform grows here (PIC, PIT, RTC,
-// i8042, PCI, ACPI, virtio) without the CPU or the host knowing.
+// order of a PC block diagram, and does the few things PC firmware does
+// before an OS runs (there is no BIOS here: the board leaves the machine as
+// SeaBIOS leaves QEMU's "pc" machine).
+//
+//   CPU ── local APIC (0xFEE00000) ◄── APIC bus ── IOAPIC (0xFEC00000) ◄─┐
+//            ▲ LINT0 (ExtINT)                                             │
+//            └── 8259 master ◄── 8259 slave                               │
+//                  ▲ ISA IRQ 0–15 ────────────────────────────────────────┘ (IRQ0 → pin 2)
+//      PIT 0x40 (IRQ0), i8042 0x60/0x64 (IRQ1, 12), COM2/COM1 (IRQ3, 4),
+//      RTC/CMOS 0x70 (IRQ8), ACPI SCI (IRQ9), FERR# (IRQ13);
+//      port 0x61 (speaker, PIT gate 2), port 0x92 (A20), isa-debug-exit 0xF4
+//   i440FX host bridge 00:00.0 ── PCI bus 0 (config 0xCF8/0xCFC)
+//      PIIX3 ISA bridge 00:01.0: PIRQA–D → ISA IRQ, reset control 0xCF9
+//      PIIX4 PM 00:01.3: ACPI PM1/PM timer/GPE0 at 0x600 (SCI IRQ 9)
+//   ACPI tables in the 0xE0000 segment (RSDP, RSDT, FADT, FACS, DSDT, MADT)
 import { Machine, type MachineOptions } from './machine.ts';
 import { Uart16550 } from '../devices/uart16550.ts';
 import { DebugExit } from '../devices/debug-exit.ts';
 import { SystemControlPortA } from '../devices/port92.ts';
-import { NO_IRQ, type IrqSink } from '../devices/irq.ts';
-import type { E820Entry } from './boot/e820.ts';
+import { SystemControlPortB } from '../devices/port61.ts';
+import { DualPic } from '../devices/pic8259.ts';
+import { Pit8254 } from '../devices/pit8254.ts';
+import { RtcCmos, CMOS_CENTURY } from '../devices/rtc-cmos.ts';
+import { I8042 } from '../devices/i8042.ts';
+import { LocalApic, APIC_DEFAULT_BASE } from '../devices/local-apic.ts';
+import { IoApic, IOAPIC_DEFAULT_BASE } from '../devices/ioapic.ts';
+import { PciHost } from '../devices/pci/pci-host.ts';
+import { I440fx } from '../devices/pci/i440fx.ts';
+import { Piix3 } from '../devices/pci/piix3.ts';
+import { Piix4Acpi } from '../devices/pci/piix4-acpi.ts';
+import { AcpiPm } from '../devices/acpi/pm.ts';
+import { buildAcpiTables, type AcpiTables } from '../devices/acpi/tables.ts';
+import type { IrqSink } from '../devices/irq.ts';
+import { E820_RESERVED, type E820Entry } from './boot/e820.ts';
 
-export interface PcOptions extends MachineOptions {}
+export interface PcOptions extends MachineOptions {
+  /**
+   * The guest's wall-clock date at power-on, in ms since 1970 UTC (the RTC
+   * runs on from it with the machine clock). Default: the host's date with a
+   * wall clock, DETERMINISTIC_RTC_START_MS with a deterministic clock.
+   */
+  rtcStartMs?: number;
+}
+
+/** The RTC's date at power-on in deterministic mode: 2026-01-01 00:00:00 UTC. */
+export const DETERMINISTIC_RTC_START_MS = 1_767_225_600_000;
+
+/** Where the board places the ACPI tables (the BIOS E segment, scanned for the RSDP). */
+export const ACPI_TABLES_BASE = 0xe0000;
+const ACPI_AREA = { base: 0xe0000, length: 0x10000 };
+/** Firmware choices, as SeaBIOS makes them on QEMU: PM block, SCI, PCI IRQ routing. */
+const PM_BASE = 0x600;
+const SCI_IRQ = 9;
+const PIRQ_IRQS = [10, 10, 11, 11];
 
 export class Pc {
   readonly machine: Machine;
+  /** ISA IRQ lines 0–15, fanned out to the 8259s and the IOAPIC. */
+  readonly irqs: IrqSink;
+  readonly pic: DualPic;
+  readonly lapic: LocalApic;
+  readonly ioapic: IoApic;
+  readonly pit: Pit8254;
+  readonly port61: SystemControlPortB;
+  readonly port92: SystemControlPortA;
+  readonly rtc: RtcCmos;
+  readonly kbc: I8042;
   readonly com1: Uart16550;
   readonly com2: Uart16550;
-  readonly port92: SystemControlPortA;
-  /** Where device IRQ lines go; replaced by the PIC/IOAPIC once the platform has them. */
-  irqs: IrqSink = NO_IRQ;
+  readonly pci: PciHost;
+  readonly hostBridge: I440fx;
+  readonly isaBridge: Piix3;
+  readonly pm: AcpiPm;
+  readonly pmFunction: Piix4Acpi;
+  readonly acpi: AcpiTables;
 
   constructor(options: PcOptions) {
     const m = (this.machine = new Machine(options));
-    const irqs: IrqSink = { setIrq: (irq, level) => this.irqs.setIrq(irq, level) };
+    const { bus, cpu, timers } = m;
+    const resettables: { reset(): void }[] = [];
+    const onReset = <T extends { reset(): void }>(d: T): T => {
+      resettables.push(d);
+      m.addResettable(d);
+      return d;
+    };
+
+    // Interrupt controllers: the 8259 pair's INT drives the local APIC's LINT0; the
+    // IOAPIC sends messages to the local APIC, which broadcasts level EOIs back.
+    this.pic = onReset(new DualPic((level) => this.lapic.picOutputChanged(level)));
+    this.pic.attach(bus);
+    this.lapic = onReset(new LocalApic(cpu, bus, timers, this.pic));
+    this.ioapic = onReset(new IoApic(this.lapic));
+    this.ioapic.attach(bus, IOAPIC_DEFAULT_BASE);
+    this.lapic.onEoi = (vector) => this.ioapic.eoi(vector);
+    cpu.intc = this.lapic;
+    const pic = this.pic, ioapic = this.ioapic;
+    // Every ISA IRQ reaches both controllers, as on real chipsets; ISA IRQ0 is wired to IOAPIC pin 2.
+    this.irqs = {
+      setIrq(irq, level) {
+        pic.setIrq(irq, level);
+        if (irq !== 2) ioapic.setIrq(irq === 0 ? 2 : irq, level);
+      },
+    };
+    const irqs = this.irqs;
+
+    // ISA devices.
+    this.pit = onReset(new Pit8254(timers, irqs));
+    this.pit.attach(bus);
+    this.port61 = onReset(new SystemControlPortB(this.pit, m.clock));
+    this.port61.attach(bus);
+    this.port92 = new SystemControlPortA(cpu, (reason) => m.requestReset(reason));
+    this.port92.attach(bus);
+    const rtcStart = options.rtcStartMs ?? (m.clock.mode === 'deterministic' ? DETERMINISTIC_RTC_START_MS : Date.now());
+    this.rtc = onReset(new RtcCmos(timers, irqs, rtcStart));
+    this.rtc.attach(bus);
+    this.rtc.initFirmwareBytes(m.memoryBytes);
+    this.kbc = onReset(new I8042({
+      irqs,
+      setA20: (on) => this.port92.setA20(on),
+      a20: () => this.port92.a20Enabled,
+      requestReset: (reason) => m.requestReset(reason),
+    }));
+    this.kbc.attach(bus);
     this.com1 = new Uart16550(0x3f8, 4, irqs);
-    this.com1.attach(m.bus, 'COM1');
+    this.com1.attach(bus, 'COM1');
     this.com2 = new Uart16550(0x2f8, 3, irqs);
-    this.com2.attach(m.bus, 'COM2');
-    new DebugExit((status) => m.exit(status)).attach(m.bus);
-    this.port92 = new SystemControlPortA(m.cpu, (reason) => m.requestReset(reason));
-    this.port92.attach(m.bus);
+    this.com2.attach(bus, 'COM2');
+    new DebugExit((status) => m.exit(status)).attach(bus);
+    // x87 FERR# raises IRQ13 (with CR0.NE clear); a write to port 0xF0 releases it.
+    cpu.hooks.onFerr = () => irqs.setIrq(13, true);
+    bus.registerPorts(0xf0, 1, 'fpu-irq13', { write8: () => irqs.setIrq(13, false) });
+
+    // PCI: memory BARs decode only above RAM (the host bridge claims what is below).
+    this.pci = onReset(new PciHost(bus, m.memoryBytes));
+    this.pci.attach();
+    this.hostBridge = new I440fx();
+    this.pci.plug(this.hostBridge, 0);
+    this.isaBridge = new Piix3(this.pci, irqs, (reason) => m.requestReset(reason));
+    this.pci.plug(this.isaBridge, 1, 0);
+    this.pm = new AcpiPm(timers, irqs, () => m.powerOff(), SCI_IRQ);
+    this.pmFunction = new Piix4Acpi(bus, this.pm);
+    this.pci.plug(this.pmFunction, 1, 3);
+
+    this.acpi = buildAcpiTables({
+      base: ACPI_TABLES_BASE,
+      pmBase: PM_BASE,
+      sciIrq: SCI_IRQ,
+      localApicAddress: APIC_DEFAULT_BASE,
+      ioApicAddress: IOAPIC_DEFAULT_BASE,
+      ioApicId: 0,
+      rtcCentury: CMOS_CENTURY,
+      resetPort: 0xcf9,
+      resetValue: 0x06,
+    });
+    onReset({ reset: () => this.firmware() });
+
+    for (const d of resettables) d.reset();
   }
 
-  /** Memory regions the platform reserves in the e820 map (ACPI tables, APIC windows). */
+  /**
+   * What PC firmware does after every reset before handing over: PCI IRQ
+   * routing and the matching ELCR bits, BAR placement, the ACPI PM block,
+   * and the ACPI tables in RAM.
+   */
+  private firmware(): void {
+    this.isaBridge.routePirqs(PIRQ_IRQS);
+    let elcr = 0;
+    for (const irq of PIRQ_IRQS) elcr |= 1 << irq;
+    this.pic.writeElcr(this.pic.master, elcr & 0xff);
+    this.pic.writeElcr(this.pic.slave, elcr >> 8);
+    this.pci.assignResources();
+    this.pmFunction.enablePm(PM_BASE, SCI_IRQ);
+    this.machine.views.ram8.set(this.acpi.bytes, ACPI_TABLES_BASE);
+  }
+
+  /** Memory regions the platform reserves in the e820 map (the ACPI tables' segment). */
   reservedRegions(): E820Entry[] {
-    return [];
+    return [{ base: ACPI_AREA.base, length: ACPI_AREA.length, type: E820_RESERVED }];
   }
 }
