@@ -111,7 +111,7 @@ describe('the main page', () => {
     await page.close();
   });
 
-  it('keys pressed on the focused VGA screen become PS/2 scancode set 2 bytes for the keyboard ring', async () => {
+  it('keys pressed on the focused VGA screen reach the guest\'s PS/2 keyboard: set 2 into the ring, set 1 out of the i8042', async () => {
     const { page } = await open('/?multiboot=/test-guests/echo.elf');
     await waitForConsole(page, /echo guest ready/);
     await page.evaluate(() => {
@@ -127,6 +127,8 @@ describe('the main page', () => {
     const sent = await page.evaluate(() => (window.ts86 as unknown as { sent: number[][] }).sent);
     expect(sent).toEqual([[0x1c], [0xf0, 0x1c], [0xe0, 0x75], [0xe0, 0xf0, 0x75], [0x0d], [0xf0, 0x0d]]);
     expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('CANVAS');
+    // The guest read them from port 0x60 and reported them on COM1.
+    await waitForConsole(page, /k1e k9e ke0 k48 ke0 kc8 k0f k8f/);
     await page.click('button[data-action="stop"]');
     await page.close();
   });

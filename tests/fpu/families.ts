@@ -1,7 +1,7 @@
 // Case generators for each x87 instruction family of the differential test.
 
 import type { OracleCase } from './oracle/native.ts';
-import { Rng, type X80, anyValue, controlWord, f32, f64, near, normal, special, stateImage, x80Bytes } from './gen.ts';
+import { Rng, type X80, anyValue, controlWord, f32, f64, near, normal, special, stateImage, statusWord, x80Bytes } from './gen.ts';
 
 export interface Family {
   name: string;
@@ -14,27 +14,50 @@ function bytes(...b: number[]): Uint8Array {
   return new Uint8Array(b);
 }
 
-/** Registers ST0..ST7: the given leading values, then random fill or empty. */
+/**
+ * Registers ST0..ST7: the given leading values, then random fill or empty
+ * (sometimes all empty or all full, so every tag pattern around the operands
+ * occurs).
+ */
 function regsWith(r: Rng, lead: (X80 | null)[], fill = 0.3): (X80 | null)[] {
   const regs: (X80 | null)[] = [];
+  if (r.chance(0.1)) fill = r.pick([0, 1]);
   for (let i = 0; i < 8; i++) regs.push(i < lead.length ? lead[i] : r.chance(fill) ? anyValue(r) : null);
   return regs;
 }
 
 /** Occasionally empties a leading register to exercise stack underflow. */
 function maybeEmpty(r: Rng, v: X80): X80 | null {
-  return r.chance(0.03) ? null : v;
+  return r.chance(0.05) ? null : v;
 }
 
+/**
+ * One case. The initial status word is not clean: condition bits, sticky
+ * flags and SF as earlier instructions leave them (statusWord), so each
+ * instruction's effect on every SW bit is compared, not only from zero.
+ */
 function caseOf(r: Rng, code: Uint8Array, regs: (X80 | null)[], mem: Uint8Array, cw = controlWord(r), eflags = EFLAGS_IN): OracleCase {
-  const state = stateImage(cw, regs, r.int(8));
+  const state = stateImage(cw, regs, r.int(8), statusWord(r, cw));
+  const cross = crossing(r, mem.length);
   // Stale pointers, so the test sees which ones each instruction replaces.
   const dv = new DataView(state.buffer);
   dv.setUint32(12, r.u32(), true);
   dv.setUint32(16, ((r.u32() & 0x7ff) << 16) | (r.u32() & 0xffff), true);
   dv.setUint32(20, r.u32(), true);
   dv.setUint16(24, r.u32() & 0xffff, true);
-  return { code, state, mem, eflags };
+  return { code, state, mem, eflags, cross };
+}
+
+/**
+ * Sometimes puts a memory operand of `len` bytes across the edge of an
+ * inaccessible page (OracleCase.cross): the access faults part-way, and the
+ * instruction must leave the FPU and memory as they were (no partial store,
+ * no status change before the fault).
+ */
+function crossing(r: Rng, len: number, align = 1): number {
+  if (len < 2 || !r.chance(0.04)) return 0;
+  const n = Math.max(1, Math.floor((1 + r.int(len - 1)) / align)) * align; // bytes on one side of the edge
+  return r.chance(0.5) ? n : -n;
 }
 
 function u32le(...v: number[]): Uint8Array {
@@ -297,7 +320,7 @@ export const environment: Family = {
         mem = new Uint8Array(2);
         new DataView(mem.buffer).setUint16(0, r.u32() & 0x1f7f, true);
       } else code = [0xdb, r.pick([0xe2, 0xe3])]; // fnclex / fninit
-      out.push({ code: new Uint8Array(code), state: st, mem, eflags: 0x202 });
+      out.push({ code: new Uint8Array(code), state: st, mem, eflags: 0x202, cross: crossing(r, mem.length, c === 4 || c === 5 ? 16 : 1) });
     }
     return out;
   },

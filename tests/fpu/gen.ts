@@ -170,9 +170,28 @@ export function f64(r: Rng): [number, number] {
 }
 
 /**
+ * A status word as earlier instructions leave it (TOP is set separately):
+ * random C0-C3 (so every instruction shows which condition bits it writes,
+ * clears or keeps), sticky flags of masked exceptions and SF, and rarely a
+ * pending unmasked exception (flag plus ES and B: a waiting instruction then
+ * traps, a no-wait one runs).
+ */
+export function statusWord(r: Rng, cw: number): number {
+  let sw = r.chance(0.75) ? r.u32() & 0x4700 : 0;
+  if (r.chance(0.3)) sw |= r.u32() & cw & 0x3f; // masked flags already raised
+  if (r.chance(0.1)) sw |= 0x40; // sticky SF
+  if (r.chance(0.02)) sw |= 1 << r.int(6);
+  if (sw & ~cw & 0x3f) sw |= 0x8080; // ES and B follow "some flag & ~mask", as on the host
+  return sw;
+}
+
+/**
  * A 108-byte FSAVE image (32-bit protected format). `regs[i]` is ST(i), or
  * null for an empty register; TOP is random so physical numbering varies.
  */
+/** Non-empty tag values written to the image, picked per register from its position and contents. */
+const tagNoise = [0, 1, 2, 0, 0, 2, 1, 0];
+
 export function stateImage(cw: number, regs: (X80 | null)[], top: number, sw = 0): Uint8Array {
   const b = new Uint8Array(108);
   const dv = new DataView(b.buffer);
@@ -183,7 +202,9 @@ export function stateImage(cw: number, regs: (X80 | null)[], top: number, sw = 0
     const v = regs[i];
     if (!v) continue;
     const p = (top + i) & 7;
-    tw &= ~(3 << (2 * p)); // any non-empty tag: the FPU recomputes it from the contents
+    // Any non-empty tag (valid, zero or special, whatever the contents): FRSTOR
+    // recomputes it from the register, only "empty" is taken from the image.
+    tw &= ~((3 ^ tagNoise[(p + tw + v.lo) & 7]) << (2 * p));
     dv.setUint32(28 + 10 * i, v.lo, true);
     dv.setUint32(32 + 10 * i, v.hi, true);
     dv.setUint16(36 + 10 * i, v.se, true);

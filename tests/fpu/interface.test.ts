@@ -161,4 +161,41 @@ describe('x87 interface', () => {
     expect(fpu.tw).toBe(0x0fff); // full tags recomputed: both valid
     expect(fpu.se(0)).toBe(0x4000);
   });
+
+  it('probes a page-crossing store before writing any part of it (host probeWrite, or read + write-back)', () => {
+    // Page 1 (0x1000..0x1fff) faults on any access; a store ending there must
+    // leave memory and the FPU as they were, even with the masked stack
+    // underflow of FSTP m80 from an empty ST0.
+    class Fault extends Error {}
+    const ok = (a: number) => (a & 0xf000) !== 0x1000 || (() => { throw new Fault(); })();
+    for (const withProbe of [false, true]) {
+      const ram = new Ram();
+      const probes: number[][] = [];
+      const host: FpuHost = {
+        read8: (a) => (ok(a), ram.read8(a)),
+        read16: (a) => (ok(a), ok(a + 1), ram.read16(a)),
+        read32: (a) => (ok(a), ok(a + 3), ram.read32(a)),
+        write8: (a, v) => (ok(a), ram.write8(a, v)),
+        write16: (a, v) => (ok(a), ok(a + 1), ram.write16(a, v)),
+        write32: (a, v) => (ok(a), ok(a + 3), ram.write32(a, v)),
+        ...(withProbe ? { probeWrite: (a: number, n: number) => (probes.push([a, n]), ok(a), ok(a + n - 1), undefined) } : {}),
+      };
+      const state = new DataView(new ArrayBuffer(4096));
+      const fpu = new Fpu(state, 1024, host);
+      fpu.reset();
+      fpu.setContext(0x23, 0, 0x2b, 0, ENV_PROT32);
+      fpu.exec(0xd9, 0xe8, 0); // fld1
+      const before = new Uint8Array(state.buffer.slice(0));
+      ram.b.fill(0xaa, 0xff0, 0x1000);
+      expect(() => fpu.exec(0xdb, 0x38, 0xffa)).toThrow(Fault); // fstp tword [0xffa]: 6 bytes, then the bad page
+      expect(() => fpu.exec(0xdd, 0x30, 0xfd0)).toThrow(Fault); // fnsave: 108 bytes from 0xfd0
+      expect(() => fpu.exec(0xdf, 0x30, 0xff8)).toThrow(Fault); // fbstp
+      expect(() => fpu.exec(0xdd, 0x18, 0xffc)).toThrow(Fault); // fstp qword
+      expect([...ram.b.subarray(0xff0, 0x1000)].every((v) => v === 0xaa)).toBe(true);
+      expect(new Uint8Array(state.buffer)).toEqual(before);
+      fpu.exec(0xdb, 0x38, 0xff6); // the same store just below the page: fine
+      expect(ram.read16(0xffe)).toBe(0x3fff);
+      if (withProbe) expect(probes).toEqual([[0xffa, 10], [0xfd0, 108], [0xff8, 10], [0xffc, 8]]);
+    }
+  });
 });

@@ -3,7 +3,13 @@
 // Each family generates random and edge-case operands (all classes: zeros,
 // infinities, QNaN/SNaN/indefinite, denormals, pseudo-denormals, unnormals,
 // pseudo-NaNs, extremes, rounding-boundary significands) under random RC/PC
-// and exception masks, runs every case natively (oracle/harness.c, FRSTOR ->
+// and exception masks, from a status word that is not clean (random C0-C3,
+// already raised flags and SF, sometimes a pending exception: gen.ts
+// statusWord) and with every pattern of empty/non-empty registers and tag
+// values in the image; about 4% of memory operands straddle an inaccessible
+// page, so the access faults part-way and the state and memory at the fault
+// are compared too (no partial stores, no status change before the fault).
+// It runs every case natively (oracle/harness.c, FRSTOR ->
 // instruction -> FNSAVE) and through the emulator, and compares the whole
 // FSAVE image (registers, TOP, tags, CW, SW incl. C0-C3/ES/SF, FIP/FCS/FOP/
 // FDP/FDS), the memory operand, EFLAGS and #UD/#MF signals.

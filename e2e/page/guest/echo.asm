@@ -1,8 +1,10 @@
 ; A bare-metal guest for the page's end-to-end tests. It draws on the VGA
 ; text screen (colours, a blinking cell, CP437 box drawing, a cursor it
 ; moves through the CRTC), then echoes COM1 input back upper-cased, so a
-; test can tell the guest's answer from the terminal's local echo. 'q'
-; ends it through isa-debug-exit with status (0x10 << 1) | 1 = 33.
+; test can tell the guest's answer from the terminal's local echo, and
+; reports each byte the keyboard controller delivers (port 0x60, set 1
+; after the i8042's translation) as "kXX " on COM1. 'q' ends it through
+; isa-debug-exit with status (0x10 << 1) | 1 = 33.
 %include "multiboot.inc"
 MULTIBOOT_HEADER
 
@@ -80,6 +82,22 @@ _start:
     call set_cursor
     jmp .poll
 .idle:
+    in al, 0x64                 ; i8042 status: bit 0 output full, bit 5 from the mouse
+    test al, 1
+    jz .rest
+    mov ah, al
+    in al, 0x60
+    test ah, 0x20               ; mouse bytes (and a missing controller's 0xFF) are dropped
+    jnz .rest
+    push eax
+    mov al, 'k'
+    call putc
+    pop eax
+    call put_hex8
+    mov al, ' '
+    call putc
+    jmp .poll
+.rest:
     pause
     jmp .poll
 
@@ -88,6 +106,25 @@ _start:
     call puts
     mov al, 0x10
     jmp exit
+
+; put_hex8: AL as two lower-case hex digits on COM1.
+put_hex8:
+    push eax
+    push eax
+    shr al, 4
+    call .digit
+    pop eax
+    and al, 0x0F
+    call .digit
+    pop eax
+    ret
+.digit:
+    add al, '0'
+    cmp al, '9'
+    jbe .out
+    add al, 'a' - '9' - 1
+.out:
+    jmp putc
 
 ; vga_puts: ESI = NUL-terminated string, EDI = screen address, AH = attribute.
 vga_puts:

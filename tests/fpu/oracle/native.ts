@@ -16,6 +16,12 @@ export interface OracleCase {
   state: Uint8Array;
   mem: Uint8Array;
   eflags: number;
+  /**
+   * Places the operand across an edge of the guarded page (see harness.c):
+   * n > 0, its first n bytes are the last ones of the page and the rest
+   * faults; n < 0, its first -n bytes fault. 0 or absent: no fault.
+   */
+  cross?: number;
 }
 
 export interface OracleResult {
@@ -56,13 +62,15 @@ export function oracleAvailable(): boolean {
 export interface OracleBatch {
   codeAddr: number;
   memAddr: number;
+  /** The read/write page between two PROT_NONE pages (OracleCase.cross). */
+  pageAddr: number;
   results: OracleResult[];
 }
 
 /** Runs all cases in one harness process. */
 export function runNative(cases: OracleCase[]): OracleBatch {
   let size = 0;
-  for (const c of cases) size += 8 + c.code.length + FSAVE_SIZE + c.mem.length;
+  for (const c of cases) size += 12 + c.code.length + FSAVE_SIZE + c.mem.length;
   const input = new Uint8Array(size);
   const dv = new DataView(input.buffer);
   let p = 0;
@@ -71,7 +79,8 @@ export function runNative(cases: OracleCase[]): OracleBatch {
     input[p] = c.code.length;
     dv.setUint16(p + 2, c.mem.length, true);
     dv.setUint32(p + 4, c.eflags >>> 0, true);
-    p += 8;
+    dv.setInt32(p + 8, c.cross ?? 0, true);
+    p += 12;
     input.set(c.code, p);
     p += c.code.length;
     input.set(c.state, p);
@@ -85,7 +94,8 @@ export function runNative(cases: OracleCase[]): OracleBatch {
   const odv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const codeAddr = odv.getUint32(0, true);
   const memAddr = odv.getUint32(4, true);
-  let q = 8;
+  const pageAddr = odv.getUint32(8, true);
+  let q = 12;
   const results: OracleResult[] = [];
   for (const c of cases) {
     const signal = odv.getUint32(q, true);
@@ -98,5 +108,5 @@ export function runNative(cases: OracleCase[]): OracleBatch {
     results.push({ signal, eflags, state, mem });
   }
   if (q !== out.length) throw new Error(`x87 oracle output length mismatch (${q} vs ${out.length})`);
-  return { codeAddr, memAddr, results };
+  return { codeAddr, memAddr, pageAddr, results };
 }

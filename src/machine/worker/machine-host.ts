@@ -1,0 +1,184 @@
+// The machine as the page controls it: the object the Worker exposes through
+// comlink. It builds a PC from a boot request, runs it on a RunLoop, connects
+// COM1 and the keyboard to the page's rings, and reports what happens as
+// events. It has no DOM and no Worker globals, so tests drive it directly in
+// Node.
+import { Pc } from '../pc.ts';
+import { RunLoop, type RunResult } from '../run-loop.ts';
+import { linuxBootProgram } from '../boot/linux.ts';
+import { multibootBootProgram } from '../boot/multiboot.ts';
+import { crashDump } from '../crash-dump.ts';
+import { Vga, VGA_STATE_OFFSET } from '../../devices/vga.ts';
+import { RAM_OFFSET } from '../../x86/state.ts';
+import { SpscRing } from './spsc-ring.ts';
+import { RingWriter, pumpRing } from './ring-io.ts';
+import { keyboardSinkFor, type KeyboardSink } from './keyboard-sink.ts';
+import type { BootRequest, MachineMemory, MachineState, MachineStats, RingBuffers, WorkerEvent, WorkerEventBody } from './protocol.ts';
+
+interface Session {
+  id: number;
+  request: BootRequest;
+  pc: Pc;
+  loop: RunLoop;
+  keyboard: KeyboardSink;
+  memory: MachineMemory;
+  /** Settles when the run loop has returned and its result was reported. */
+  done: Promise<void>;
+}
+
+/** The board's VGA if it has one (it may move into pc.ts), else one attached here. */
+function attachVga(pc: Pc): Vga {
+  const existing = (pc as { vga?: unknown }).vga;
+  if (existing instanceof Vga) return existing;
+  const m = pc.machine;
+  const vga = new Vga(m.views.memory, m.views.ram8, m.clock);
+  vga.attach(m.bus);
+  m.addResettable(vga);
+  return vga;
+}
+
+export class MachineHost {
+  private listener: (e: WorkerEvent) => void = () => {};
+  private serialOut: RingWriter | null = null;
+  private inputs: AbortController | null = null;
+  private session: Session | null = null;
+  private state: MachineState = 'off';
+  private sessions = 0;
+
+  /** Once per worker: the rings to the page and where events go. */
+  connect(rings: RingBuffers, listener: (e: WorkerEvent) => void): void {
+    this.inputs?.abort();
+    this.serialOut?.dispose();
+    this.listener = listener;
+    this.serialOut = new RingWriter(new SpscRing(rings.serialOut));
+    const inputs = (this.inputs = new AbortController());
+    void pumpRing(new SpscRing(rings.serialIn), (bytes) => this.serialInput(bytes), inputs.signal);
+    void pumpRing(new SpscRing(rings.keyboard), (bytes) => this.session?.keyboard.sendSet2(bytes), inputs.signal);
+  }
+
+  /**
+   * Builds a machine from the request and starts it. Throws BootImageError or
+   * ConfigError (the page shows their messages) before anything runs.
+   */
+  async boot(request: BootRequest): Promise<MachineMemory> {
+    await this.shutdown();
+    const id = ++this.sessions;
+    const pc = new Pc({ memoryMiB: request.memoryMiB, clock: request.clock });
+    const m = pc.machine;
+    attachVga(pc);
+    const img = request.images;
+    m.setBootProgram(img.kind === 'linux'
+      ? linuxBootProgram(pc, img.kernel, img.initrd, img.cmdline, img.kernelName)
+      : multibootBootProgram(img.kernel, img.cmdline, img.kernelName));
+    pc.com1.onTransmit = (b) => this.serialOut?.push(b);
+    m.onEvent((e) => {
+      if (e.type === 'reset') this.emit(id, { type: 'reset', reason: e.reason });
+    });
+    const loop = new RunLoop(m);
+    const keyboard = keyboardSinkFor(pc, () => this.emit(id, {
+      type: 'notice',
+      message: 'This build has no PS/2 keyboard controller yet, so keys typed on the screen go nowhere; type into the serial console instead.',
+    }));
+    const memory: MachineMemory = { session: id, memory: m.views.memory, ramOffset: RAM_OFFSET, ramBytes: m.views.ramBytes, vgaStateOffset: VGA_STATE_OFFSET };
+    const session: Session = { id, request, pc, loop, keyboard, memory, done: Promise.resolve() };
+    this.session = session;
+    this.setState(id, 'running');
+    session.done = loop.run().then((result) => this.finished(session, result));
+    return memory;
+  }
+
+  pause(): void {
+    if (this.session && this.state === 'running') {
+      this.session.loop.pause();
+      this.setState(this.session.id, 'paused');
+    }
+  }
+
+  resume(): void {
+    if (this.session && this.state === 'paused') {
+      this.session.loop.resume();
+      this.setState(this.session.id, 'running');
+    }
+  }
+
+  /**
+   * Hardware reset. A running or paused machine resets in place (comlink
+   * calls arrive between time slices, so this never interrupts an
+   * instruction); a stopped one is rebuilt from the same images, which gives
+   * it new memory, so the page must take the returned memory.
+   */
+  async reset(): Promise<MachineMemory | null> {
+    const s = this.session;
+    if (!s) return null;
+    if (this.state === 'stopped') return this.boot(s.request);
+    s.pc.machine.reset();
+    s.keyboard.reset();
+    s.loop.wake();
+    this.emit(s.id, { type: 'reset', reason: 'reset by the user' });
+    return s.memory;
+  }
+
+  stats(): MachineStats {
+    const s = this.session;
+    if (!s) {
+      return { state: this.state, instructions: 0, guestNs: 0, busyMs: 0, haltedMs: 0, halted: false, serialTxBytes: 0, serialRxBytes: 0, memoryMiB: 0 };
+    }
+    const m = s.pc.machine;
+    return {
+      state: this.state,
+      instructions: m.cpu.instructionCount,
+      guestNs: m.clock.nowNs(),
+      busyMs: s.loop.stats.hostMs,
+      haltedMs: s.loop.stats.haltedMs,
+      halted: m.halted,
+      serialTxBytes: s.pc.com1.counters.txBytes,
+      serialRxBytes: s.pc.com1.counters.rxBytes,
+      memoryMiB: m.views.ramBytes >> 20,
+    };
+  }
+
+  /** Stops the machine (if any) and waits for its loop to return. */
+  async shutdown(): Promise<void> {
+    const s = this.session;
+    if (!s) return;
+    s.loop.stop();
+    await s.done;
+    this.session = null;
+  }
+
+  private serialInput(bytes: Uint8Array): void {
+    const s = this.session;
+    if (!s || this.state === 'stopped') return;
+    s.pc.com1.receive(bytes);
+    s.loop.wake();
+  }
+
+  private finished(s: Session, result: RunResult): void {
+    if (this.session !== s) return;
+    switch (result.type) {
+      case 'poweroff': this.emit(s.id, { type: 'poweroff' }); break;
+      case 'exit': this.emit(s.id, { type: 'exit', status: result.status }); break;
+      case 'crash': case 'error':
+        this.emit(s.id, { type: 'crash', message: result.error.message, dump: crashDump(s.pc.machine.cpu, result.error) });
+        break;
+      default: break; // stopped by us, or a timeout we never set
+    }
+    this.setState(s.id, 'stopped');
+  }
+
+  private setState(session: number, state: MachineState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.emit(session, { type: 'state', state });
+  }
+
+  private emit(session: number, body: WorkerEventBody): void {
+    const e: WorkerEvent = { session, ...body };
+    try {
+      // A comlink callback returns a promise; a page that went away must not crash the machine.
+      void Promise.resolve(this.listener(e)).catch(() => {});
+    } catch {
+      // the listener's port is closed
+    }
+  }
+}

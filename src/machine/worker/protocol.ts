@@ -1,0 +1,79 @@
+// What the page and the machine worker exchange: the comlink API's argument
+// and result types, the events the worker reports, and the shared buffers
+// set up once per worker. Plain data only (everything here crosses
+// postMessage by structured clone).
+
+/** The SharedArrayBuffers of the three byte rings (see spsc-ring.ts); the page creates them. */
+export interface RingBuffers {
+  /** Guest COM1 output → page (the worker produces). */
+  serialOut: SharedArrayBuffer;
+  /** Page → guest COM1 input (the page produces). */
+  serialIn: SharedArrayBuffer;
+  /** Page → PS/2 keyboard: scancode set 2 bytes as a keyboard sends them (the page produces). */
+  keyboard: SharedArrayBuffer;
+}
+
+export type BootImages =
+  | { kind: 'linux'; kernel: Uint8Array; kernelName: string; initrd?: Uint8Array; initrdName?: string; cmdline: string }
+  | { kind: 'multiboot'; kernel: Uint8Array; kernelName: string; cmdline: string };
+
+export interface BootRequest {
+  memoryMiB: number;
+  images: BootImages;
+  /** 'wall' (default) or 'deterministic' (time from the instruction count: benchmarks, tests). */
+  clock?: 'wall' | 'deterministic';
+}
+
+/** The machine's shared memory, handed to the page once per machine (no copies afterwards). */
+export interface MachineMemory {
+  /** Which machine this is: every boot in a worker gets the next number; events carry it too. */
+  session: number;
+  memory: WebAssembly.Memory;
+  /** Byte offset of guest physical address 0 in memory.buffer. */
+  ramOffset: number;
+  ramBytes: number;
+  /** Byte offset of the VGA register mirror (src/devices/vga.ts). */
+  vgaStateOffset: number;
+}
+
+/**
+ * off: no machine yet; running: executing (or halted waiting for an
+ * interrupt); paused: by the user; stopped: the guest powered off or exited,
+ * the emulator crashed, or the machine was shut down.
+ */
+export type MachineState = 'off' | 'running' | 'paused' | 'stopped';
+
+/**
+ * What happened, tagged with the session (machine) it happened to: events
+ * travel on their own message port, so they can overtake the reply to the
+ * boot() call that created the machine, and a previous machine's last events
+ * can arrive after a new one was built.
+ */
+export type WorkerEvent = { session: number } & WorkerEventBody;
+
+export type WorkerEventBody =
+  | { type: 'state'; state: MachineState }
+  /** The guest reset itself (triple fault, keyboard controller, port 0x92) or the user pressed reset. */
+  | { type: 'reset'; reason: string }
+  | { type: 'poweroff' }
+  /** The guest wrote to isa-debug-exit (port 0xf4): status = (value << 1) | 1, as QEMU reports it. */
+  | { type: 'exit'; status: number }
+  /** An emulator error: a bug in ts86, not in the guest. `dump` is the CPU state and recent code. */
+  | { type: 'crash'; message: string; dump: string }
+  /** Something the user should know that is not an error (e.g. a device this build lacks). */
+  | { type: 'notice'; message: string };
+
+export interface MachineStats {
+  state: MachineState;
+  instructions: number;
+  /** Guest time since power-on (the machine clock), ns. */
+  guestNs: number;
+  /** Host time spent executing instructions / sleeping in HLT, ms. */
+  busyMs: number;
+  haltedMs: number;
+  /** The CPU is in HLT waiting for an interrupt. */
+  halted: boolean;
+  serialTxBytes: number;
+  serialRxBytes: number;
+  memoryMiB: number;
+}

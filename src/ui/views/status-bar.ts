@@ -1,0 +1,52 @@
+// The status line: machine state, guest uptime, MIPS, memory and serial
+// traffic, refreshed once a second from the VM's stats().
+import type { VMHandle, VMState } from '../vm/types.ts';
+import { formatBytes, formatDuration, formatMips } from './format.ts';
+import { h } from './dom.ts';
+
+const STATE_TEXT: Record<VMState, string> = {
+  idle: 'Off', loading: 'Loading', running: 'Running', paused: 'Paused', stopped: 'Stopped', error: 'Error', destroyed: 'Closed',
+};
+
+export class StatusBar {
+  readonly element: HTMLElement;
+  private readonly fields: Record<'state' | 'uptime' | 'mips' | 'memory' | 'serial', HTMLElement>;
+  private timer: ReturnType<typeof setInterval>;
+
+  constructor(container: HTMLElement, private readonly vm: VMHandle) {
+    const field = (name: string, label: string): HTMLElement => h('span', { class: 'field', 'data-field': name, title: label });
+    this.fields = {
+      state: h('span', { class: 'field state', 'data-field': 'state', role: 'status' }),
+      uptime: field('uptime', 'Guest uptime'),
+      mips: field('mips', 'Million guest instructions per second while executing'),
+      memory: field('memory', 'Guest memory'),
+      serial: field('serial', 'Serial bytes sent by the guest / typed'),
+    };
+    this.element = h('div', { class: 'ts86-status' }, ...Object.values(this.fields));
+    container.append(this.element);
+    vm.on('state', () => { void this.refresh(); });
+    this.timer = setInterval(() => { void this.refresh(); }, 1000);
+    void this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    const state = this.vm.state;
+    this.fields.state.textContent = STATE_TEXT[state];
+    this.fields.state.dataset.state = state;
+    const s = state === 'idle' || state === 'loading' || state === 'destroyed' ? null : await this.vm.stats().catch(() => null);
+    if (!s || s.memoryMiB === 0) {
+      // No machine (never booted, or the boot failed): nothing to report but the state.
+      for (const k of ['uptime', 'mips', 'memory', 'serial'] as const) this.fields[k].textContent = '';
+      return;
+    }
+    this.fields.uptime.textContent = `Uptime ${formatDuration(s.uptimeSeconds)}`;
+    this.fields.mips.textContent = state === 'running' && s.halted && s.mips < 1 ? 'Idle' : `${formatMips(state === 'running' ? s.mips : s.averageMips)} MIPS`;
+    this.fields.memory.textContent = `${s.memoryMiB} MiB`;
+    this.fields.serial.textContent = `Serial ${formatBytes(s.serialTxBytes)} out · ${formatBytes(s.serialRxBytes)} in`;
+  }
+
+  dispose(): void {
+    clearInterval(this.timer);
+    this.element.remove();
+  }
+}

@@ -1,0 +1,138 @@
+// The public types of the embedding API (re-exported by src/index.ts).
+
+/** Where a boot image comes from: a URL (absolute or relative to the page), or bytes the page already has (a File from a picker). */
+export type ImageSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
+
+export interface VMOptions {
+  /** Linux kernel (bzImage). Without kernel and multiboot, the bundled guest (images/bzImage + images/initrd.img) boots. */
+  kernel?: ImageSource;
+  /** Initial ramdisk for the Linux kernel. */
+  initrd?: ImageSource;
+  /** A multiboot (v1) ELF kernel to run instead of Linux. */
+  multiboot?: ImageSource;
+  /** Kernel command line. Default: the bundled guest's (`console=ttyS0 nokaslr`), or `console=ttyS0` for other kernels. */
+  append?: string;
+  /** Guest RAM in MiB (16–2048). Default 128. */
+  memoryMiB?: number;
+  /** Boot as soon as the VM is created. Default true. */
+  autostart?: boolean;
+  /**
+   * When the `booted` event fires: the first serial output that matches. A
+   * string matches literally. Default: the bundled guest's shell prompt
+   * (`~ # `); for other Linux kernels a shell prompt (`# ` or `$ ` at the end
+   * of the output); never for multiboot kernels unless given.
+   */
+  bootedPattern?: RegExp | string;
+  /** Element to show the serial console (xterm.js) in; none = headless (use write/onData). */
+  console?: HTMLElement;
+  /** Element to show the VGA text screen in. */
+  screen?: HTMLElement;
+  /** Where the bundled guest images and the VGA font are served. Default: the app's base URL. */
+  assetBase?: string | URL;
+  /** 'wall' (default) or 'deterministic' guest time (repeatable runs, benchmarks). */
+  clock?: 'wall' | 'deterministic';
+}
+
+/**
+ * idle: created, not started; loading: downloading images and building the
+ * machine; running; paused; stopped: the guest powered off or exited, or
+ * stop() was called; error: the last start failed or the emulator crashed.
+ */
+export type VMState = 'idle' | 'loading' | 'running' | 'paused' | 'stopped' | 'error' | 'destroyed';
+
+export type VMErrorKind =
+  /** The page is not cross-origin isolated, so guest memory cannot be shared. */
+  | 'isolation'
+  /** A boot image could not be fetched (HTTP error, network, CORS). */
+  | 'download'
+  /** A boot image was refused (not a bzImage / multiboot kernel, does not fit). */
+  | 'image'
+  /** An option cannot work (memory size). */
+  | 'config'
+  /** The emulator hit an internal error while running the guest. */
+  | 'crash'
+  /** The machine worker could not start. */
+  | 'worker';
+
+export interface VMError {
+  kind: VMErrorKind;
+  /** One or two sentences a person can act on. */
+  message: string;
+  /** More for the curious: a CPU dump for crashes, the URL for downloads. */
+  detail?: string;
+}
+
+export interface DownloadProgress {
+  /** Which image: 'kernel', 'initrd', 'multiboot', 'manifest'. */
+  what: string;
+  /** The URL or file name. */
+  source: string;
+  loaded: number;
+  /** null when the server did not say (no Content-Length). */
+  total: number | null;
+  done: boolean;
+}
+
+export type PoweredOff =
+  | { reason: 'poweroff' }
+  /** isa-debug-exit (port 0xf4): status = (value << 1) | 1, as QEMU's exit status. */
+  | { reason: 'exit'; status: number };
+
+export interface VMEventMap {
+  state: { state: VMState };
+  progress: DownloadProgress;
+  /** The boot finished by the `bootedPattern` definition; once per boot (a reset re-arms it). */
+  booted: { seconds: number; match: string };
+  'powered-off': PoweredOff;
+  reset: { reason: string };
+  error: VMError;
+  /** Information that is not an error (e.g. the keyboard is not available in this build). */
+  notice: { message: string };
+}
+
+export interface VMStats {
+  state: VMState;
+  /** Guest time since power-on, s. */
+  uptimeSeconds: number;
+  instructions: number;
+  /** Millions of instructions per second of execution since the previous stats() call (the run's average on the first call). */
+  mips: number;
+  /** Over the whole run. */
+  averageMips: number;
+  /** The guest is idle in HLT. */
+  halted: boolean;
+  serialTxBytes: number;
+  serialRxBytes: number;
+  memoryMiB: number;
+}
+
+export interface VMHandle {
+  readonly state: VMState;
+  /** The options of the current (or next) boot. */
+  readonly options: Readonly<VMOptions>;
+  /** Guest RAM shared with the machine (no copy; guest physical address 0 at index 0); null before the first boot. */
+  readonly ram: Uint8Array | null;
+  /** Boots with the current options (or resumes a paused VM). Rejects with a VMErrorException; the `error` event fires too. */
+  start(): Promise<void>;
+  /** Boots again now with these options merged into the current ones (new images, memory size, command line). */
+  boot(options?: Partial<VMOptions>): Promise<void>;
+  /** Sends bytes to the guest's COM1 (a string is sent as UTF-8). */
+  write(data: string | Uint8Array): void;
+  /** Calls `listener` with every chunk the guest writes to COM1; returns an unsubscribe function. */
+  onData(listener: (bytes: Uint8Array) => void): () => void;
+  on<K extends keyof VMEventMap>(type: K, listener: (detail: VMEventMap[K]) => void): () => void;
+  off<K extends keyof VMEventMap>(type: K, listener: (detail: VMEventMap[K]) => void): void;
+  /** Resolves when serial output (from now on, or already in the last 64 KiB) matches; rejects after timeoutMs. */
+  waitForOutput(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
+  /** Presses keys on the PS/2 keyboard: scancode set 2 bytes as a keyboard sends them. */
+  sendScancodes(bytes: ArrayLike<number>): void;
+  stats(): Promise<VMStats>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Hardware reset (the reset button). */
+  reset(): Promise<void>;
+  /** Powers the machine off (the worker stays ready for the next start). */
+  stop(): Promise<void>;
+  /** Ends the worker and removes the console and screen. The handle cannot be used afterwards. */
+  destroy(): void;
+}
