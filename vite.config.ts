@@ -12,5 +12,9 @@ export default defineConfig({
   server: { headers: crossOriginIsolationHeaders, host: '127.0.0.1' },
   preview: { headers: crossOriginIsolationHeaders, host: '127.0.0.1' },
   worker: { format: 'es' },
-  build: { target: 'es2022' },
+  build: {
+    target: 'es2022',
+    // The main page and the embedding example are both shipped.
+    rollupOptions: { input: { main: 'index.html', embed: 'docs/embed.html' } },
+  },
 });

@@ -14,6 +14,7 @@
 //      PIIX3 ISA bridge 00:01.0: PIRQA–D → ISA IRQ, reset control 0xCF9
 //      PIIX4 PM 00:01.3: ACPI PM1/PM timer/GPE0 at 0x600 (SCI IRQ 9)
 //   ACPI tables in the 0xE0000 segment (RSDP, RSDT, FADT, FACS, DSDT, MADT)
+import { Vga } from '../devices/vga.ts';
 import { Machine, type MachineOptions } from './machine.ts';
 import { Uart16550 } from '../devices/uart16550.ts';
 import { DebugExit } from '../devices/debug-exit.ts';
@@ -68,6 +69,8 @@ export class Pc {
   readonly kbc: I8042;
   readonly com1: Uart16550;
   readonly com2: Uart16550;
+  /** VGA registers; the text buffer at 0xB8000 is ordinary RAM the page reads directly. */
+  readonly vga: Vga;
   readonly pci: PciHost;
   readonly hostBridge: I440fx;
   readonly isaBridge: Piix3;
@@ -127,6 +130,8 @@ export class Pc {
     this.com2 = new Uart16550(0x2f8, 3, irqs);
     this.com2.attach(bus, 'COM2');
     new DebugExit((status) => m.exit(status)).attach(bus);
+    this.vga = onReset(new Vga(m.views.memory, m.views.ram8, m.clock));
+    this.vga.attach(bus);
     // x87 FERR# raises IRQ13 (with CR0.NE clear); a write to port 0xF0 releases it.
     cpu.hooks.onFerr = () => irqs.setIrq(13, true);
     bus.registerPorts(0xf0, 1, 'fpu-irq13', { write8: () => irqs.setIrq(13, false) });

@@ -5,7 +5,8 @@
 //
 //   [0x000000, 0x010000)  CPU state words (this file's S.* indexes, ×4 = byte offset)
 //   [0x010000, 0x410000)  software TLB: one 32-bit entry per 4 KiB linear page
-//   [0x410000, 0x800000)  reserved for the JIT and other machine-wide tables
+//   [0x410000, 0x7ff000)  reserved for the JIT and other machine-wide tables
+//   [0x7ff000, 0x7ff400)  VGA register mirror the page reads (src/devices/vga.ts)
 //   [0x800000, ...)       guest physical RAM, guest address 0 at RAM_OFFSET
 
 export const STATE_OFFSET = 0;
