@@ -21,6 +21,8 @@ export interface V86Guest {
   initrd?: Uint8Array;
   cmdline?: string;
   memoryMiB: number;
+  /** Sees every byte the guest sends on COM1. */
+  onByte?: (b: number) => void;
 }
 
 export interface SerialSession {
@@ -54,7 +56,7 @@ export async function startV86(guest: V86Guest): Promise<SerialSession> {
     disable_mouse: true,
     disable_speaker: true,
   });
-  return textSession((onByte) => emulator.add_listener('serial0-output-byte', onByte), (s) => emulator.serial0_send(s), async () => { await emulator.destroy(); });
+  return textSession((onByte) => emulator.add_listener('serial0-output-byte', (b) => { onByte(b); guest.onByte?.(b); }), (s) => emulator.serial0_send(s), async () => { await emulator.destroy(); });
 }
 
 /** A serial text stream with "wait until this appears" — shared by the ts86 and v86 runners. */
