@@ -4,21 +4,12 @@
 // every relay event to the VM events the page shows. The page itself, with
 // the Debian guest, is kvm-mode.e2e.ts.
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { WebSocket } from 'ws';
 import { startTestRelay, type TestRelay } from '../../relay/test-support/relay-harness.ts';
 import { ECHO_GUEST_BANNER } from '../../relay/guest/test-guests.ts';
 import { KvmVM, type KvmVMOptions } from '../../src/ui/kvm/kvm-vm.ts';
 import type { VMError, VMEventMap } from '../../src/ui/vm/types.ts';
 
-function qemuAvailable(): boolean {
-  try {
-    execFileSync('qemu-system-i386', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const ECHO = { kernel: 'guests/echo.elf', append: '', bootedPattern: 'guest ready' };
 
@@ -55,7 +46,7 @@ const until = async (cond: () => boolean, what: string, timeoutMs = 15_000): Pro
   }
 };
 
-describe.skipIf(!qemuAvailable())('KvmVM, the page\'s KVM-mode backend', () => {
+describe('KvmVM, the page\'s KVM-mode backend', () => {
   beforeAll(async () => { relay = await startTestRelay({ defaultGuest: false }); });
   afterEach(() => { for (const vm of vms.splice(0)) vm.destroy(); });
   afterAll(async () => { await relay?.close(); });

@@ -5,10 +5,9 @@
 // user sees when it goes wrong: no relay on the port, a wrong token, a page
 // origin the relay does not allow, and no token at all.
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, watchPage, chromiumAvailable } from '../support/browser.ts';
+import { launchChromium, watchPage } from '../support/browser.ts';
 import { serveRepo, REPO_ROOT, type ServedRepo } from '../support/server.ts';
 import { consoleText, waitForConsole, waitForMessage, messages, screenshot } from '../page/support-page.ts';
 import { buildImages } from '../../scripts/images/build-images.ts';
@@ -16,14 +15,6 @@ import { startRelayProcess, closedPort, type RelayProcess } from './relay-proces
 
 const TOKEN = 'kvm-mode-e2e-token-0123456789';
 
-function qemuAvailable(): boolean {
-  try {
-    execFileSync('qemu-system-i386', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 let server: ServedRepo;
 let browser: Browser;
@@ -46,7 +37,7 @@ async function open(pageUrl: string): Promise<{ page: Page; problems: string[] }
 const backend = (page: Page): Promise<string> => page.evaluate(() => document.body.dataset.backend ?? '');
 const stateOf = (page: Page): Promise<string> => page.evaluate(() => window.ts86.state);
 
-describe.skipIf(!chromiumAvailable() || !qemuAvailable())('KVM mode in the page', () => {
+describe('KVM mode in the page', () => {
   beforeAll(async () => {
     buildImages({ log: () => {} }); // the default guest, in public/images (the relay's and the page's)
     server = await serveRepo();

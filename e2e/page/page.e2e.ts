@@ -7,7 +7,7 @@
 // its message.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, watchPage, chromiumAvailable } from '../support/browser.ts';
+import { launchChromium, watchPage } from '../support/browser.ts';
 import { serveRepo, type ServedRepo } from '../support/server.ts';
 import { testKernels, serveGuests, consoleText, waitForConsole, waitForMessage, messages, screenshot } from './support-page.ts';
 
@@ -26,7 +26,7 @@ async function open(path: string, width = 1400): Promise<{ page: Page; problems:
   return { page, problems };
 }
 
-describe.skipIf(!chromiumAvailable())('ts86 in Chromium', () => {
+describe('ts86 in Chromium', () => {
 beforeAll(async () => {
   kernels = testKernels();
   [server, browser] = await Promise.all([serveRepo(), launchChromium()]);

@@ -22,7 +22,6 @@
 // them as the P6 does), and zeroed pointers caused by preemption (diff.ts).
 
 import { describe, expect, it } from 'vitest';
-import { oracleAvailable } from './oracle/native.ts';
 import { runDiff } from './diff.ts';
 import { Rng } from './gen.ts';
 import * as Fam from './families.ts';
@@ -42,7 +41,7 @@ const FAMILIES: [Fam.Family, number][] = [
 
 const isFxsave = (code: Uint8Array) => code[0] === 0x0f && code[2] === 0x00;
 
-describe.skipIf(!oracleAvailable())('x87 vs host CPU', () => {
+describe('x87 vs host CPU', () => {
   for (const [fam, n] of FAMILIES) {
     it(`${fam.name}: ${n} cases bit-exact`, () => {
       const t0 = Date.now();

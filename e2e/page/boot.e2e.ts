@@ -1,17 +1,15 @@
-// PENDING — not collected by vitest (its name does not end in .e2e.ts).
-// Rename it to boot.e2e.ts once the Debian kernel boots to a shell in ts86.
-//
 // The default guest boots in the page: the main page and a <ts86-vm> on the
 // docs page each reach the busybox prompt, run `echo $((6*7))` typed into
 // xterm, and show 42. Screenshots go to .test-results/.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, watchPage, chromiumAvailable } from '../support/browser.ts';
+import { launchChromium, watchPage } from '../support/browser.ts';
 import { serveRepo, REPO_ROOT, type ServedRepo } from '../support/server.ts';
 import { screenshot } from './support-page.ts';
 import { ensureVgaFontAsset } from '../../src/ui/font/build-font-asset.ts';
+import { buildImages } from '../../scripts/images/build-images.ts';
 
 const MANIFEST = join(REPO_ROOT, 'public', 'images', 'manifest.json');
 /** A cold boot in Chromium on a loaded 2-core machine: v86 takes ~30 s; allow ts86 a good deal more. */
@@ -35,8 +33,9 @@ async function typeAndExpect(page: Page, root: string, command: string, answer: 
   }, { root, source: answer.source }, { timeout: 60_000 });
 }
 
-describe.skipIf(!chromiumAvailable() || !existsSync(MANIFEST))('the default guest boots in the browser', () => {
+describe('the default guest boots in the browser', () => {
   beforeAll(async () => {
+    buildImages({ log: () => {} });
     ensureVgaFontAsset();
     [server, browser] = await Promise.all([serveRepo(), launchChromium()]);
   });
