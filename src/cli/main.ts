@@ -1,7 +1,9 @@
 // The `ts86` command: boots a Linux kernel or runs a multiboot kernel on the
 // PC board, with COM1 on standard input/output.
 import { readFileSync } from 'node:fs';
-import { parseCli, HELP, UsageError, type CliOptions } from './args.ts';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseCli, HELP, OPTIONS, UsageError, type CliOptions } from './args.ts';
 import { StdioConsole } from './console.ts';
 import { Pc } from '../machine/pc.ts';
 import { RunLoop, type RunResult } from '../machine/run-loop.ts';
@@ -11,6 +13,8 @@ import { BootImageError } from '../machine/boot/boot-error.ts';
 import { ConfigError } from '../machine/memory.ts';
 import { crashDump } from '../machine/crash-dump.ts';
 import { collectStats } from '../machine/stats.ts';
+import { openFileDisk } from '../storage/node.ts';
+import type { BlockDevice } from '../storage/block-device.ts';
 
 function readImage(path: string, what: string): Uint8Array {
   try {
@@ -18,6 +22,58 @@ function readImage(path: string, what: string): Uint8Array {
   } catch (e) {
     throw new BootImageError(`cannot read ${what} "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/**
+ * Every --disk, in order. parseCli keeps one value per option; a machine may
+ * have several disks, so the already-validated command line is read again
+ * with --disk repeatable.
+ */
+export function diskPaths(argv: string[]): string[] {
+  const { values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { ...OPTIONS, disk: { type: 'string', multiple: true } },
+  });
+  return values.disk ?? [];
+}
+
+/** Opens the raw images read-write through the Node file backend (flush = fsync). */
+async function openDisks(paths: string[]): Promise<BlockDevice[]> {
+  const seen = new Set<string>();
+  const disks: BlockDevice[] = [];
+  try {
+    for (const path of paths) {
+      const full = resolve(path);
+      if (seen.has(full)) throw new BootImageError(`disk image "${path}" is given twice; each --disk needs its own file`);
+      seen.add(full);
+      try {
+        disks.push(await openFileDisk(path));
+      } catch (e) {
+        throw new BootImageError(`cannot use disk image "${path}": ${(e as Error).message}`);
+      }
+    }
+  } catch (e) {
+    await closeDisks(disks);
+    throw e;
+  }
+  return disks;
+}
+
+/** Flushes (fsync) and closes the disks; problems are reported, not thrown. */
+async function closeDisks(disks: BlockDevice[]): Promise<boolean> {
+  let ok = true;
+  for (const d of disks) {
+    try {
+      if (!d.readOnly) await d.flush();
+      await d.close();
+    } catch (e) {
+      ok = false;
+      process.stderr.write(`ts86: closing disk ${d.name}: ${(e as Error).message}\n`);
+    }
+  }
+  return ok;
 }
 
 function exitStatus(result: RunResult): number {
@@ -30,22 +86,39 @@ function exitStatus(result: RunResult): number {
   }
 }
 
-async function runMachine(opts: CliOptions): Promise<number> {
-  const pc = new Pc({ memoryMiB: opts.memoryMiB, clock: opts.clock, noReboot: opts.noReboot });
-  const m = pc.machine;
-  if (opts.command === 'run') {
-    const image = readImage(opts.file!, 'kernel');
-    m.setBootProgram(multibootBootProgram(image, opts.append, opts.file!));
-  } else {
-    const kernel = readImage(opts.kernel!, 'kernel');
-    const initrd = opts.initrd ? readImage(opts.initrd, 'initrd') : undefined;
-    if (opts.disk) throw new UsageError('--disk needs the virtio-blk device, which this build does not have yet');
-    m.setBootProgram(linuxBootProgram(pc, kernel, initrd, opts.append));
+async function runMachine(opts: CliOptions, argv: string[]): Promise<number> {
+  // Disks first: a bad image is refused before anything else is set up.
+  const disks = opts.command === 'boot' ? await openDisks(diskPaths(argv)) : [];
+  let pc: Pc | null = null;
+  let status = 2;
+  try {
+    pc = new Pc({ memoryMiB: opts.memoryMiB, clock: opts.clock, noReboot: opts.noReboot });
+    const m = pc.machine;
+    if (opts.command === 'run') {
+      const image = readImage(opts.file!, 'kernel');
+      m.setBootProgram(multibootBootProgram(image, opts.append, opts.file!));
+    } else {
+      const kernel = readImage(opts.kernel!, 'kernel');
+      const initrd = opts.initrd ? readImage(opts.initrd, 'initrd') : undefined;
+      for (const disk of disks) pc.attachDisk(disk);
+      m.setBootProgram(linuxBootProgram(pc, kernel, initrd, opts.append));
+    }
+    status = await runAndReport(pc, opts);
+  } finally {
+    // Requests still in flight complete first; then everything written is made durable.
+    await pc?.disksIdle();
+    if (!(await closeDisks(disks)) && status === 0) status = 1;
   }
+  return status;
+}
+
+async function runAndReport(pc: Pc, opts: CliOptions): Promise<number> {
+  const m = pc.machine;
   m.onEvent((e) => {
     if (e.type === 'reset') process.stderr.write(`ts86: guest reset: ${e.reason}\n`);
   });
   const loop = new RunLoop(m, { maxSeconds: opts.maxSeconds });
+  pc.wakeHost = () => loop.wake();
   const console = new StdioConsole(pc.com1, () => loop.wake(), () => loop.stop());
   console.start();
   const t0 = performance.now();
@@ -70,7 +143,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write('ts86 0.1.0\n');
       return 0;
     }
-    return await runMachine(opts);
+    return await runMachine(opts, argv);
   } catch (e) {
     if (e instanceof UsageError || e instanceof BootImageError || e instanceof ConfigError) {
       process.stderr.write(`ts86: ${e.message}\n`);

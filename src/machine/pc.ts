@@ -13,7 +13,12 @@
 //   i440FX host bridge 00:00.0 ── PCI bus 0 (config 0xCF8/0xCFC)
 //      PIIX3 ISA bridge 00:01.0: PIRQA–D → ISA IRQ, reset control 0xCF9
 //      PIIX4 PM 00:01.3: ACPI PM1/PM timer/GPE0 at 0x600 (SCI IRQ 9)
+//      virtio-blk disks 00:03.0, 00:04.0, ... (attachDisk): virtio 1.2 modern
+//        PCI functions, MSI-X to the local APIC or INTA# through the PIRQs
 //   ACPI tables in the 0xE0000 segment (RSDP, RSDT, FADT, FACS, DSDT, MADT)
+//
+// Every device reaches guest RAM through `dma` (guest-dma.ts), which also
+// drops the CPU's decoded code for whatever a device writes.
 import { Vga } from '../devices/vga.ts';
 import { Machine, type MachineOptions } from './machine.ts';
 import { Uart16550 } from '../devices/uart16550.ts';
@@ -34,6 +39,11 @@ import { AcpiPm } from '../devices/acpi/pm.ts';
 import { buildAcpiTables, type AcpiTables } from '../devices/acpi/tables.ts';
 import type { IrqSink } from '../devices/irq.ts';
 import { E820_RESERVED, type E820Entry } from './boot/e820.ts';
+import { ConfigError } from './memory.ts';
+import { createGuestDma, type GuestDmaSpace } from './guest-dma.ts';
+import type { BlockDevice } from '../storage/block-device.ts';
+import { VirtioBlk } from '../devices/virtio/blk.ts';
+import { VirtioPciDevice } from '../devices/virtio/pci-transport.ts';
 
 export interface PcOptions extends MachineOptions {
   /**
@@ -54,6 +64,15 @@ const ACPI_AREA = { base: 0xe0000, length: 0x10000 };
 const PM_BASE = 0x600;
 const SCI_IRQ = 9;
 const PIRQ_IRQS = [10, 10, 11, 11];
+/** First slot for add-on PCI functions; 00:02.0 is left for a display adapter, as on QEMU's pc machine. */
+const FIRST_EXPANSION_SLOT = 3;
+
+export interface AttachDiskOptions {
+  /** The disk's serial number (virtio-blk GET_ID, up to 20 ASCII bytes). Default "ts86-disk<n>". */
+  serial?: string;
+  /** Where the device reports guest driver errors. Default: console.warn. */
+  log?: (message: string) => void;
+}
 
 export class Pc {
   readonly machine: Machine;
@@ -77,9 +96,20 @@ export class Pc {
   readonly pm: AcpiPm;
   readonly pmFunction: Piix4Acpi;
   readonly acpi: AcpiTables;
+  /** The DmaSpace every device uses: guest physical addresses, decoded code dropped on writes. */
+  readonly dma: GuestDmaSpace;
+  /** virtio-blk disks in the order they were attached (vda, vdb, ...). */
+  readonly disks: { blk: VirtioBlk; pci: VirtioPciDevice; disk: BlockDevice }[] = [];
+  /**
+   * Called when a device interrupts from outside a time slice (a disk
+   * request completed). Whoever runs the machine sets it to wake its run
+   * loop, which otherwise sleeps while the guest is halted.
+   */
+  wakeHost: () => void = () => {};
 
   constructor(options: PcOptions) {
     const m = (this.machine = new Machine(options));
+    this.dma = createGuestDma(m);
     const { bus, cpu, timers } = m;
     const resettables: { reset(): void }[] = [];
     const onReset = <T extends { reset(): void }>(d: T): T => {
@@ -177,6 +207,37 @@ export class Pc {
     this.pci.assignResources();
     this.pmFunction.enablePm(PM_BASE, SCI_IRQ);
     this.machine.views.ram8.set(this.acpi.bytes, ACPI_TABLES_BASE);
+  }
+
+  /**
+   * Plugs a virtio-blk disk into the next free PCI slot (from 00:03.0) as a
+   * virtio 1.2 modern PCI function, and places its BAR as the firmware would.
+   * Disks are attached before the machine first runs; the guest sees them
+   * at boot, as on a PC without hotplug.
+   */
+  attachDisk(disk: BlockDevice, options: AttachDiskOptions = {}): VirtioPciDevice {
+    if (this.machine.cpu.instructionCount > 0) {
+      throw new ConfigError('disks must be attached before the machine starts running (there is no PCI hotplug)');
+    }
+    let slot = FIRST_EXPANSION_SLOT;
+    while (slot < 32 && this.pci.functions[slot << 3]) slot++;
+    if (slot >= 32) throw new ConfigError('no free PCI slot for another disk');
+    const n = this.disks.length;
+    const blk = new VirtioBlk(this.dma, disk, {
+      serial: options.serial ?? `ts86-disk${n}`,
+      log: options.log ?? ((m) => console.warn(`[ts86 virtio-blk ${n}] ${m}`)),
+    });
+    const pci = new VirtioPciDevice(`virtio-blk${n}`, blk, { msi: this.lapic, onInterrupt: () => this.wakeHost() });
+    this.pci.plug(pci, slot);
+    this.disks.push({ blk, pci, disk });
+    // What the firmware did at reset, again, now that there is one more function to place.
+    this.pci.assignResources();
+    return pci;
+  }
+
+  /** Waits for every disk's in-flight requests to finish (before closing the disks or taking a snapshot). */
+  async disksIdle(): Promise<void> {
+    await Promise.all(this.disks.map((d) => d.blk.whenIdle()));
   }
 
   /** Memory regions the platform reserves in the e820 map (the ACPI tables' segment). */
