@@ -23,7 +23,8 @@ Boot options:
   --kernel FILE       Linux kernel image (bzImage), for "boot".
   --initrd FILE       initial ramdisk (cpio, optionally compressed), for "boot".
   --append STR        kernel command line (multiboot: passed in the info structure).
-  --disk FILE         raw disk image attached as a virtio-blk disk, for "boot".
+  --disk FILE         raw disk image attached as a virtio-blk disk, for "boot";
+                      repeat it for more disks (each its own PCI device).
 
 Machine options:
   --memory MiB        guest RAM in MiB, 16 to 2048 (default 128).
@@ -58,7 +59,7 @@ export interface CliOptions {
   kernel?: string;
   initrd?: string;
   append: string;
-  disk?: string;
+  disks: string[];
   file?: string;
   memoryMiB: number;
   clock: 'wall' | 'deterministic';
@@ -72,7 +73,7 @@ export const OPTIONS = {
   kernel: { type: 'string' },
   initrd: { type: 'string' },
   append: { type: 'string' },
-  disk: { type: 'string' },
+  disk: { type: 'string', multiple: true },
   memory: { type: 'string' },
   clock: { type: 'string' },
   'no-reboot': { type: 'boolean' },
@@ -112,7 +113,7 @@ export function parseCli(argv: string[]): CliOptions {
     kernel: v.kernel,
     initrd: v.initrd,
     append: v.append ?? '',
-    disk: v.disk,
+    disks: v.disk ?? [],
     memoryMiB: positiveNumber('memory', v.memory, true) ?? 128,
     clock,
     noReboot: v['no-reboot'] ?? false,

@@ -2,8 +2,7 @@
 // PC board, with COM1 on standard input/output.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { parseCli, HELP, OPTIONS, UsageError, type CliOptions } from './args.ts';
+import { parseCli, HELP, UsageError, type CliOptions } from './args.ts';
 import { StdioConsole } from './console.ts';
 import { Pc } from '../machine/pc.ts';
 import { RunLoop, type RunResult } from '../machine/run-loop.ts';
@@ -24,20 +23,6 @@ function readImage(path: string, what: string): Uint8Array {
   }
 }
 
-/**
- * Every --disk, in order. parseCli keeps one value per option; a machine may
- * have several disks, so the already-validated command line is read again
- * with --disk repeatable.
- */
-export function diskPaths(argv: string[]): string[] {
-  const { values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: { ...OPTIONS, disk: { type: 'string', multiple: true } },
-  });
-  return values.disk ?? [];
-}
 
 /** Opens the raw images read-write through the Node file backend (flush = fsync). */
 async function openDisks(paths: string[]): Promise<BlockDevice[]> {
@@ -86,9 +71,9 @@ function exitStatus(result: RunResult): number {
   }
 }
 
-async function runMachine(opts: CliOptions, argv: string[]): Promise<number> {
+async function runMachine(opts: CliOptions): Promise<number> {
   // Disks first: a bad image is refused before anything else is set up.
-  const disks = opts.command === 'boot' ? await openDisks(diskPaths(argv)) : [];
+  const disks = opts.command === 'boot' ? await openDisks(opts.disks) : [];
   let pc: Pc | null = null;
   let status = 2;
   try {
@@ -143,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write('ts86 0.1.0\n');
       return 0;
     }
-    return await runMachine(opts, argv);
+    return await runMachine(opts);
   } catch (e) {
     if (e instanceof UsageError || e instanceof BootImageError || e instanceof ConfigError) {
       process.stderr.write(`ts86: ${e.message}\n`);

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { diskPaths, main } from '../../src/cli/main.ts';
+import { main } from '../../src/cli/main.ts';
+import { parseCli } from '../../src/cli/args.ts';
 
 describe('ts86 boot --disk', () => {
   let dir: string;
@@ -25,8 +26,8 @@ describe('ts86 boot --disk', () => {
   const boot = (...disks: string[]) => main(['boot', '--kernel', join(dir, 'no-kernel'), ...disks.flatMap((d) => ['--disk', d])]);
 
   it('collects every --disk in order', () => {
-    expect(diskPaths(['boot', '--kernel', 'k', '--disk', 'a.img', '--memory', '64', '--disk=b.img'])).toEqual(['a.img', 'b.img']);
-    expect(diskPaths(['boot', '--kernel', 'k'])).toEqual([]);
+    expect(parseCli(['boot', '--kernel', 'k', '--disk', 'a.img', '--memory', '64', '--disk=b.img']).disks).toEqual(['a.img', 'b.img']);
+    expect(parseCli(['boot', '--kernel', 'k']).disks).toEqual([]);
   });
 
   it('refuses a missing image', async () => {

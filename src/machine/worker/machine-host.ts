@@ -75,6 +75,8 @@ export class MachineHost {
       if (e.type === 'reset') this.emit(id, { type: 'reset', reason: e.reason });
     });
     const loop = new RunLoop(m);
+    // Device completions (virtio) must wake a halted guest at once, not at the next timer.
+    pc.wakeHost = () => loop.wake();
     const keyboard = keyboardSinkFor(pc, () => this.emit(id, {
       type: 'notice',
       message: 'This build has no PS/2 keyboard controller yet, so keys typed on the screen go nowhere; type into the serial console instead.',
