@@ -15,8 +15,8 @@
 // failures through the 'error' event rather than rejecting: the toolbar
 // calls them fire-and-forget, and start()/boot() still reject as VMHandle
 // says.
-import type { VMEventMap, VMHandle, VMOptions, VMState, VMStats } from '../vm/types.ts';
-import { Emitter } from '../vm/emitter.ts';
+import { HandleEvents } from '../vm/handle-events.ts';
+import type { VMHandle, VMOptions, VMState, VMStats } from '../vm/types.ts';
 import { BootDetector } from '../vm/boot-detector.ts';
 import { VMErrorException, vmError } from '../vm/errors.ts';
 import { RelayClient, RelayClientError, type CloseInfo, type RelayEvent, type VmStatus, type WebSocketConstructor } from './relay-client.ts';
@@ -56,11 +56,9 @@ function defaultAssetBase(): URL {
   return new URL(env?.BASE_URL ?? '/', globalThis.location?.href ?? 'http://localhost/');
 }
 
-export class KvmVM implements VMHandle {
+export class KvmVM extends HandleEvents implements VMHandle {
   private currentState: VMState = 'idle';
   private opts: VMOptions;
-  private readonly events = new Emitter<VMEventMap>();
-  private readonly dataListeners = new Set<(bytes: Uint8Array) => void>();
   private readonly tail = new SerialTail();
   private readonly uptime = new UptimeClock();
   private relay: RelayClient | null = null;
@@ -87,6 +85,7 @@ export class KvmVM implements VMHandle {
   readonly assetBase: URL;
 
   constructor(private readonly config: KvmVMOptions) {
+    super();
     this.opts = { ...(config.boot ?? {}) };
     this.console = config.console ?? null;
     this.stopInput = this.console?.onInput((bytes) => this.write(bytes)) ?? (() => {});
@@ -102,19 +101,6 @@ export class KvmVM implements VMHandle {
   get relayInfo(): RelayInfo | null {
     const r = this.relay;
     return r?.isOpen ? { url: this.url, server: r.hello.server, accel: r.hello.accel } : null;
-  }
-
-  on<K extends keyof VMEventMap>(type: K, listener: (detail: VMEventMap[K]) => void): () => void {
-    return this.events.on(type, listener);
-  }
-
-  off<K extends keyof VMEventMap>(type: K, listener: (detail: VMEventMap[K]) => void): void {
-    this.events.off(type, listener);
-  }
-
-  onData(listener: (bytes: Uint8Array) => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
   }
 
   write(data: string | Uint8Array): void {
@@ -402,9 +388,7 @@ export class KvmVM implements VMHandle {
     this.outputSinceReset = true;
     this.tail.push(bytes);
     this.console?.write(bytes);
-    for (const l of [...this.dataListeners]) {
-      try { l(bytes); } catch (e) { console.error('ts86: an onData listener threw', e); }
-    }
+    this.emitData(bytes);
     this.detector.feed(bytes);
   }
 

@@ -3,18 +3,18 @@
 // uses. Boots go through planBoot (images, progress) and the worker's
 // comlink API; guest RAM and the VGA registers are read from the shared
 // memory the worker hands over once per machine.
+import { HandleEvents } from './handle-events.ts';
 import * as Comlink from 'comlink';
 import type { MachineMemory, WorkerEvent } from '../../machine/worker/protocol.ts';
 import { SpscRing } from '../../machine/worker/spsc-ring.ts';
 import { RingWriter, pumpRing } from '../../machine/worker/ring-io.ts';
 import { MachineWorker } from './machine-worker.ts';
-import { Emitter } from './emitter.ts';
 import { BootDetector, latin1, toRegExp } from './boot-detector.ts';
 import { planBoot } from './boot-plan.ts';
 import { classifyError, isCrossOriginIsolated, isolationError, VMErrorException, vmError } from './errors.ts';
 import { SerialConsole } from '../console/serial-console.ts';
 import { VgaScreen } from '../screen/vga-screen.ts';
-import type { VMEventMap, VMHandle, VMOptions, VMState, VMStats } from './types.ts';
+import type { VMHandle, VMOptions, VMState, VMStats } from './types.ts';
 
 /** Serial output kept for waitForOutput (as latin1 text). */
 const OUTPUT_TAIL_CHARS = 64 * 1024;
@@ -28,11 +28,9 @@ function defaultAssetBase(): URL {
   return new URL(env?.BASE_URL ?? '/', globalThis.location?.href ?? 'http://localhost/');
 }
 
-export class VM implements VMHandle {
+export class VM extends HandleEvents implements VMHandle {
   private currentState: VMState = 'idle';
   private opts: VMOptions;
-  private readonly events = new Emitter<VMEventMap>();
-  private readonly dataListeners = new Set<(bytes: Uint8Array) => void>();
   /** The rings to the worker; null where SharedArrayBuffer is unavailable (the page is not cross-origin isolated). */
   private readonly rings: { serialOut: SpscRing; serialIn: SpscRing; keyboard: SpscRing; serialWriter: RingWriter; keyWriter: RingWriter } | null;
   private readonly pumps = new AbortController();
@@ -52,6 +50,7 @@ export class VM implements VMHandle {
   readonly screen: VgaScreen | null = null;
 
   constructor(options: VMOptions = {}) {
+    super();
     this.opts = { ...options };
     if (typeof SharedArrayBuffer === 'function') {
       const serialIn = SpscRing.create(SERIAL_IN_BYTES), keyboard = SpscRing.create(KEYBOARD_BYTES);
@@ -77,19 +76,6 @@ export class VM implements VMHandle {
   get ram(): Uint8Array | null { return this.ramView; }
   /** The machine's shared memory description (RAM and VGA state offsets), null before boot. */
   get machineMemory(): MachineMemory | null { return this.memory; }
-
-  on<K extends keyof VMEventMap>(type: K, listener: (detail: VMEventMap[K]) => void): () => void {
-    return this.events.on(type, listener);
-  }
-
-  off<K extends keyof VMEventMap>(type: K, listener: (detail: VMEventMap[K]) => void): void {
-    this.events.off(type, listener);
-  }
-
-  onData(listener: (bytes: Uint8Array) => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
-  }
 
   write(data: string | Uint8Array): void {
     if (this.currentState === 'destroyed') return;
@@ -313,9 +299,7 @@ export class VM implements VMHandle {
   private deliver(bytes: Uint8Array): void {
     this.outputTail = (this.outputTail + latin1(bytes)).slice(-OUTPUT_TAIL_CHARS);
     this.console?.write(bytes);
-    for (const l of [...this.dataListeners]) {
-      try { l(bytes); } catch (e) { console.error('ts86: an onData listener threw', e); }
-    }
+    this.emitData(bytes);
     this.detector.feed(bytes);
   }
 
