@@ -61,6 +61,8 @@ async function closeDisks(disks: BlockDevice[]): Promise<boolean> {
   return ok;
 }
 
+const RESETS_LOGGED = 10;
+
 function exitStatus(result: RunResult): number {
   switch (result.type) {
     case 'poweroff': return 0;
@@ -99,10 +101,16 @@ async function runMachine(opts: CliOptions): Promise<number> {
 
 async function runAndReport(pc: Pc, opts: CliOptions): Promise<number> {
   const m = pc.machine;
+  // A guest stuck in a reset loop would flood the terminal: log the first few, then a count at exit.
+  let resets = 0;
   m.onEvent((e) => {
-    if (e.type === 'reset') process.stderr.write(`ts86: guest reset: ${e.reason}\n`);
+    if (e.type !== 'reset') return;
+    resets++;
+    if (resets <= RESETS_LOGGED) process.stderr.write(`ts86: guest reset: ${e.reason}\n`);
+    if (resets === RESETS_LOGGED + 1) process.stderr.write('ts86: the guest keeps resetting; further resets are counted, not shown\n');
   });
   const loop = new RunLoop(m, { maxSeconds: opts.maxSeconds });
+  process.on('exit', () => { if (resets > RESETS_LOGGED) process.stderr.write(`ts86: the guest reset ${resets} times\n`); });
   pc.wakeHost = () => loop.wake();
   const console = new StdioConsole(pc.com1, () => loop.wake(), () => loop.stop());
   console.start();
