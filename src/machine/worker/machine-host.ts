@@ -13,6 +13,8 @@ import { RAM_OFFSET } from '../../x86/state.ts';
 import { SpscRing } from './spsc-ring.ts';
 import { RingWriter, pumpRing } from './ring-io.ts';
 import { keyboardSinkFor, type KeyboardSink } from './keyboard-sink.ts';
+import { forThePage, openRequestedDisk } from './disk-open.ts';
+import type { DiskStack } from '../../storage/index.ts';
 import type { BootRequest, MachineMemory, MachineState, MachineStats, RingBuffers, WorkerEvent, WorkerEventBody } from './protocol.ts';
 
 interface Session {
@@ -22,6 +24,8 @@ interface Session {
   loop: RunLoop;
   keyboard: KeyboardSink;
   memory: MachineMemory;
+  /** The attached disk's storage stack (closed at shutdown), if the request asked for one. */
+  disk: DiskStack | null;
   /** Settles when the run loop has returned and its result was reported. */
   done: Promise<void>;
 }
@@ -66,6 +70,14 @@ export class MachineHost {
     const pc = new Pc({ memoryMiB: request.memoryMiB, clock: request.clock });
     const m = pc.machine;
     attachVga(pc);
+    // The disk goes on the PCI bus before anything runs (there is no hotplug).
+    const disk = request.disk ? await openRequestedDisk(request.disk).catch((e: unknown) => { throw forThePage(e); }) : null;
+    try {
+      if (disk) pc.attachDisk(disk.top, { serial: 'ts86-disk0' });
+    } catch (e) {
+      await disk?.close().catch(() => {});
+      throw e;
+    }
     const img = request.images;
     m.setBootProgram(img.kind === 'linux'
       ? linuxBootProgram(pc, img.kernel, img.initrd, img.cmdline, img.kernelName)
@@ -82,7 +94,7 @@ export class MachineHost {
       message: 'This build has no PS/2 keyboard controller yet, so keys typed on the screen go nowhere; type into the serial console instead.',
     }));
     const memory: MachineMemory = { session: id, memory: m.views.memory, ramOffset: RAM_OFFSET, ramBytes: m.views.ramBytes, vgaStateOffset: VGA_STATE_OFFSET };
-    const session: Session = { id, request, pc, loop, keyboard, memory, done: Promise.resolve() };
+    const session: Session = { id, request, pc, loop, keyboard, memory, disk, done: Promise.resolve() };
     this.session = session;
     this.setState(id, 'running');
     session.done = loop.run().then((result) => this.finished(session, result));
@@ -146,6 +158,20 @@ export class MachineHost {
     s.loop.stop();
     await s.done;
     this.session = null;
+    await this.closeDisk(s);
+  }
+
+  /** Lets in-flight disk requests finish, then flushes and closes the disk (the overlay persists). */
+  private async closeDisk(s: Session): Promise<void> {
+    const disk = s.disk;
+    if (!disk) return;
+    s.disk = null;
+    try {
+      await s.pc.disksIdle();
+      await disk.close();
+    } catch (e) {
+      this.emit(s.id, { type: 'notice', message: `The disk could not be saved: ${e instanceof Error ? e.message : String(e)}` });
+    }
   }
 
   private serialInput(bytes: Uint8Array): void {
@@ -155,8 +181,18 @@ export class MachineHost {
     s.loop.wake();
   }
 
-  private finished(s: Session, result: RunResult): void {
+  private async finished(s: Session, result: RunResult): Promise<void> {
     if (this.session !== s) return;
+    // Powered off, exited or crashed: the disk's writes become durable before the machine reports 'stopped'.
+    if (result.type !== 'stopped' && s.disk && !s.disk.top.readOnly) {
+      try {
+        await s.pc.disksIdle();
+        await s.disk.top.flush();
+      } catch (e) {
+        this.emit(s.id, { type: 'notice', message: `The disk could not be saved: ${e instanceof Error ? e.message : String(e)}` });
+      }
+      if (this.session !== s) return;
+    }
     switch (result.type) {
       case 'poweroff': this.emit(s.id, { type: 'poweroff' }); break;
       case 'exit': this.emit(s.id, { type: 'exit', status: result.status }); break;

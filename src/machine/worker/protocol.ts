@@ -22,7 +22,21 @@ export interface BootRequest {
   images: BootImages;
   /** 'wall' (default) or 'deterministic' (time from the instruction count: benchmarks, tests). */
   clock?: 'wall' | 'deterministic';
+  /** A virtio-blk disk the worker opens (disk-open.ts) and attaches before the machine runs. */
+  disk?: DiskRequest;
 }
+
+/**
+ * A disk as the worker opens it:
+ *   url:   a raw image read lazily by HTTP Range requests (absolute URL), under
+ *          a copy-on-write overlay in IndexedDB keyed by the URL, so it persists;
+ *   blank: an empty sparse disk of `sectors` in IndexedDB named `name` (persists);
+ *   file:  a raw image from the page (a File/Blob), held in memory.
+ */
+export type DiskRequest =
+  | { kind: 'url'; url: string }
+  | { kind: 'blank'; name: string; sectors: number }
+  | { kind: 'file'; file: Blob; name: string };
 
 /** The machine's shared memory, handed to the page once per machine (no copies afterwards). */
 export interface MachineMemory {

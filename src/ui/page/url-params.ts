@@ -1,9 +1,12 @@
 // Boot settings from the page's URL, as JSLinux takes them:
 //   ?kernel=URL&initrd=URL&append=CMDLINE&memory=MiB   a Linux kernel
 //   ?multiboot=URL&append=CMDLINE                      a multiboot kernel
+//   &disk=URL                                          a raw disk image (virtio-blk), changes kept in this browser
+//   &disk=blank:N[:name]                               a blank persistent disk of N GiB
 //   &autostart=0                                       wait for the Start button
 // URLs are relative to the page. Without kernel or multiboot the bundled guest boots.
 import type { VMOptions } from '../vm/types.ts';
+import { parseDiskParam } from '../disk/disk-request.ts';
 
 export interface PageParams {
   options: VMOptions;
@@ -29,6 +32,12 @@ export function parseParams(search: string): PageParams {
     const n = Number(memory.replace(/M(iB)?$/i, ''));
     if (Number.isInteger(n) && n > 0) options.memoryMiB = n;
     else problems.push(`The memory size "${memory}" is not a whole number of MiB; using the default.`);
+  }
+  const disk = str('disk');
+  if (disk !== undefined) {
+    const d = parseDiskParam(disk);
+    if (d.disk) options.disk = d.disk;
+    if (d.problem) problems.push(d.problem);
   }
   const autostart = str('autostart');
   if (autostart !== undefined) options.autostart = !/^(0|false|no|off)$/i.test(autostart);

@@ -1,14 +1,15 @@
 // From VMOptions to what the worker boots: which images (the bundled guest
 // by default), downloaded or read with progress, the command line, and the
 // pattern that means "booted".
-import type { BootImages } from '../../machine/worker/protocol.ts';
+import type { BootImages, DiskRequest } from '../../machine/worker/protocol.ts';
+import { diskRequest } from '../disk/disk-request.ts';
 import type { DownloadProgress, VMOptions } from './types.ts';
 import { loadImage } from './image-source.ts';
 import { download } from './downloader.ts';
 import { toRegExp } from './boot-detector.ts';
 import { vmError, VMErrorException } from './errors.ts';
 
-export interface BootPlan { images: BootImages; booted: RegExp | null }
+export interface BootPlan { images: BootImages; booted: RegExp | null; disk?: DiskRequest }
 
 /** The fields of public/images/manifest.json the page uses (written by scripts/images). */
 interface GuestManifest { cmdline: string; prompt: string }
@@ -38,6 +39,13 @@ async function readManifest(base: URL, report: (p: DownloadProgress) => void, si
 }
 
 export async function planBoot(opts: VMOptions, base: URL, report: (p: DownloadProgress) => void, signal: AbortSignal): Promise<BootPlan> {
+  // The disk is checked first: a bad size or URL fails before any download.
+  const disk = opts.disk ? diskRequest(opts.disk) : undefined;
+  const plan = await planImages(opts, base, report, signal);
+  return disk ? { ...plan, disk } : plan;
+}
+
+async function planImages(opts: VMOptions, base: URL, report: (p: DownloadProgress) => void, signal: AbortSignal): Promise<BootPlan> {
   const fetchImage = async (what: string, source: NonNullable<VMOptions['kernel']>) => {
     const img = await loadImage(source, what, (p) => report({ what, ...p, done: false }), signal);
     report({ what, source: img.name, loaded: img.bytes.length, total: img.bytes.length, done: true });

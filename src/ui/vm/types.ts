@@ -31,7 +31,26 @@ export interface VMOptions {
   assetBase?: string | URL;
   /** 'wall' (default) or 'deterministic' guest time (repeatable runs, benchmarks). */
   clock?: 'wall' | 'deterministic';
+  /** A virtio-blk disk for the guest (Linux sees it as /dev/vda). */
+  disk?: DiskOptions;
 }
+
+/**
+ * The guest's disk:
+ *   url:   a raw image (absolute or relative to the page) read lazily with HTTP
+ *          Range requests; the guest's writes go to a copy-on-write overlay in
+ *          this browser's IndexedDB keyed by the URL, so reopening the page
+ *          resumes the same disk;
+ *   blank: an empty disk of `sizeGiB` GiB, stored sparsely in IndexedDB under
+ *          `name` (default "default"), kept across page loads;
+ *   file:  a raw image picked from this computer, held in memory (writes are
+ *          lost when the machine is rebuilt).
+ * Images must be a whole number of 512-byte sectors.
+ */
+export type DiskOptions =
+  | { kind: 'url'; url: string | URL }
+  | { kind: 'blank'; sizeGiB: number; name?: string }
+  | { kind: 'file'; file: Blob; name?: string };
 
 /**
  * idle: created, not started; loading: downloading images and building the
@@ -43,11 +62,11 @@ export type VMState = 'idle' | 'loading' | 'running' | 'paused' | 'stopped' | 'e
 export type VMErrorKind =
   /** The page is not cross-origin isolated, so guest memory cannot be shared. */
   | 'isolation'
-  /** A boot image could not be fetched (HTTP error, network, CORS). */
+  /** A boot image or disk image could not be fetched (HTTP error, network, CORS, no Range support). */
   | 'download'
   /** A boot image was refused (not a bzImage / multiboot kernel, does not fit). */
   | 'image'
-  /** An option cannot work (memory size). */
+  /** An option cannot work (memory size, a disk that cannot be opened or stored: bad size, storage quota). */
   | 'config'
   /** The emulator hit an internal error while running the guest. */
   | 'crash'

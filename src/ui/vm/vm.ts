@@ -11,6 +11,7 @@ import { RingWriter, pumpRing } from '../../machine/worker/ring-io.ts';
 import { MachineWorker } from './machine-worker.ts';
 import { BootDetector, latin1, toRegExp } from './boot-detector.ts';
 import { planBoot } from './boot-plan.ts';
+import { diskErrorKind } from '../disk/disk-request.ts';
 import { classifyError, isCrossOriginIsolated, isolationError, VMErrorException, vmError } from './errors.ts';
 import { SerialConsole } from '../console/serial-console.ts';
 import { VgaScreen } from '../screen/vga-screen.ts';
@@ -117,14 +118,17 @@ export class VM extends HandleEvents implements VMHandle {
       if (images.kind === 'linux' && images.initrd) transfers.push(images.initrd.buffer as ArrayBuffer);
       this.detector = new BootDetector(plan.booted, (match) => this.events.emit('booted', { seconds: (performance.now() - this.bootStartedAt) / 1000, match }));
       this.bootStartedAt = performance.now();
-      const request = { memoryMiB: this.opts.memoryMiB ?? 128, images, clock: this.opts.clock };
+      const request = { memoryMiB: this.opts.memoryMiB ?? 128, images, clock: this.opts.clock, ...(plan.disk ? { disk: plan.disk } : {}) };
       const mem = await Promise.race([mw.api.boot(Comlink.transfer(request, transfers)), mw.failed]);
       if (boot !== this.boots) return;
       this.adopt(mem, 'running');
     } catch (e) {
       if (boot !== this.boots) return; // superseded by a newer boot, or destroyed
       downloads.abort(); // the other image's download is of no use now
-      const err = classifyError(e);
+      // Storage errors (src/storage/errors.ts) come from opening the disk in the worker; their messages say what to do.
+      const err = e instanceof Error && e.name === 'StorageError'
+        ? { kind: diskErrorKind(/^\[([a-z-]+)\] /.exec(e.message)?.[1]), message: `The disk could not be opened: ${e.message.replace(/^\[[a-z-]+\] /, '')}` }
+        : classifyError(e);
       this.setState('error');
       this.events.emit('error', err);
       throw new VMErrorException(err);
