@@ -11,6 +11,8 @@ import type { Cpu } from './cpu.ts';
 const MAX_BLOCK = 64;
 /** Slots at the end of the pool reserved for instructions that are decoded but not cached. */
 const SCRATCH = POOL_SLOTS - 4;
+/** Slots at and above this one hold uncached instructions (never compiled). */
+export const SCRATCH_SLOT = SCRATCH;
 
 /** Thrown by the code source when a non-first instruction would leave the page or the CS limit. */
 const END_OF_RUN = { endOfRun: true };
@@ -51,21 +53,31 @@ export class BlockCache {
   private readonly map16 = new Map<number, number>();
   /** Per code page: its blocks' physical addresses (32-bit blocks as is, 16-bit ones as -1 - phys). */
   private readonly pageKeys = new Map<number, number[]>();
+  /**
+   * Per code page: which of its bytes hold decoded instructions (one bit per
+   * byte). A write to the page that touches none of them (data sharing a page
+   * with code) leaves the decoded blocks in place.
+   */
+  private readonly codeBytes = new Map<number, Int32Array>();
   private next = 0;
   private readonly src: GuestCode;
   readonly observers: CodePageObserver[] = [];
   /** Counters for --stats. */
   readonly counters = { blocksDecoded: 0, pagesInvalidated: 0, poolFlushes: 0 };
+  /** Physical address of the block the last lookup returned. */
+  lastPhys = 0;
 
   constructor(private readonly cpu: Cpu) {
     this.src = new GuestCode(cpu);
   }
 
   clear(): void {
+    this.cpu.jit?.clear();
     for (const page of this.pageKeys.keys()) this.cpu.codePages[page] = 0;
     this.map32.clear();
     this.map16.clear();
     this.pageKeys.clear();
+    this.codeBytes.clear();
     this.next = 0;
   }
 
@@ -81,6 +93,7 @@ export class BlockCache {
     const r = (cpu.recentIndex = (cpu.recentIndex + 1) & 15);
     cpu.recentBlocks[r] = lin;
     cpu.recentCs32[r] = cs32 ? 1 : 0;
+    this.lastPhys = phys;
     const cacheable = phys < cpu.ramBytes && cpu.bus.mmioPages[phys >>> 12] === 0;
     if (cacheable) {
       const hit = (cs32 ? this.map32 : this.map16).get(phys);
@@ -134,14 +147,18 @@ export class BlockCache {
     (cs32 ? this.map32 : this.map16).set(phys, first);
     const page = phys >>> 12;
     let keys = this.pageKeys.get(page);
-    if (!keys) {
+    let bits = this.codeBytes.get(page);
+    if (!keys || !bits) {
       keys = [];
+      bits = new Int32Array(128);
       this.pageKeys.set(page, keys);
+      this.codeBytes.set(page, bits);
       for (const o of this.observers) o.onCodePage?.(page);
       cpu.codePages[page] = 1;
       cpu.protectCodePage(page);
     }
     keys.push(cs32 ? phys : -1 - phys);
+    for (let b = pageOff, end = pageOff + off; b < end; b++) bits[b >>> 5] |= 1 << (b & 31);
     return first;
   }
 
@@ -154,18 +171,53 @@ export class BlockCache {
       if (k >= 0) this.map32.delete(k); else this.map16.delete(-1 - k);
     }
     this.pageKeys.delete(page);
+    this.codeBytes.delete(page);
     this.counters.pagesInvalidated++;
+    this.cpu.jit.invalidatePage(page);
     for (const o of this.observers) o.onCodePageWritten?.(page);
     // The running block may come from this page: stop after the current instruction.
     this.cpu.st[S.BLOCK_EXIT] = 1;
   }
 
-  /** Drops blocks in a physical range written by DMA. */
-  invalidateRange(phys: number, length: number): void {
-    const last = (phys + length - 1) >>> 12;
-    for (let p = phys >>> 12; p <= last; p++) {
-      if (this.cpu.codePages[p]) this.invalidatePage(p);
+  /** The 32-bit-code blocks decoded from a physical page: their physical addresses and first slots. */
+  blocksOfPage(page: number): { phys: number; first: number }[] {
+    const out: { phys: number; first: number }[] = [];
+    for (const k of this.pageKeys.get(page) ?? []) {
+      if (k < 0) continue;
+      const first = this.map32.get(k);
+      if (first !== undefined) out.push({ phys: k, first });
     }
+    return out;
+  }
+
+  /**
+   * A write to [phys, phys+length) of RAM: drops the blocks of every code
+   * page whose decoded bytes the range touches.
+   */
+  invalidateRange(phys: number, length: number): void {
+    const end = phys + length;
+    const last = (end - 1) >>> 12;
+    for (let p = phys >>> 12; p <= last; p++) {
+      if (!this.cpu.codePages[p]) continue;
+      const lo = Math.max(phys, p * 4096) - p * 4096;
+      const hi = Math.min(end, (p + 1) * 4096) - p * 4096;
+      if (this.touchesCode(p, lo, hi)) this.invalidatePage(p);
+    }
+  }
+
+  /** A CPU store of `size` bytes (within one page) at phys to a code page: drops its blocks if it hits code. */
+  codeWritten(phys: number, size: number): void {
+    const page = phys >>> 12;
+    const lo = phys & 0xfff;
+    if (this.touchesCode(page, lo, lo + size)) this.invalidatePage(page);
+  }
+
+  /** Whether bytes [lo, hi) of a code page hold decoded instructions (true if unknown). */
+  private touchesCode(page: number, lo: number, hi: number): boolean {
+    const bits = this.codeBytes.get(page);
+    if (bits === undefined) return true;
+    for (let b = lo; b < hi; b++) if (bits[b >>> 5] & (1 << (b & 31))) return true;
+    return false;
   }
 }
 

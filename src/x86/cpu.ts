@@ -13,6 +13,7 @@ import { BlockCache } from './block-cache.ts';
 import { walkPageTables, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC } from './paging.ts';
 import { Fpu } from './fpu/index.ts';
 import { FPU_STATE_OFFSET } from './state.ts';
+import { JsJit } from './jit-js/jit.ts';
 
 /** Where the CPU gets hardware interrupt vectors from (the PIC or the local APIC). */
 export interface InterruptController {
@@ -42,6 +43,16 @@ export class Cpu {
   readonly views: MachineViews;
   readonly pool = new DecodedPool();
   readonly blocks: BlockCache;
+  /** The JS block compiler tier (jit-js/). */
+  readonly jit: JsJit;
+  /** Set by a compiled region that faulted: its fault site and the instructions it completed before the faulting block. */
+  jitSite = 0;
+  jitDone = 0;
+  /** How the last region call ended (jit-js/compiler.ts EXIT_*), and for a slow-path exit the instructions left in its block. */
+  jitExit = 0;
+  jitRest = 0;
+  /** Guest RAM as a DataView (little-endian accesses at any alignment, for compiled regions). */
+  readonly ramView: DataView;
   /** The x87 unit; its state lives in the shared memory's FPU area. */
   readonly fpu: Fpu;
   /** Byte view of the state area, for the 8/16-bit register halves. */
@@ -85,11 +96,13 @@ export class Cpu {
     this.ram8 = views.ram8;
     this.ram16 = views.ram16;
     this.ram32 = views.ram32;
+    this.ramView = new DataView(views.ram8.buffer, views.ram8.byteOffset, views.ram8.byteLength);
     this.ramBytes = views.ramBytes;
     this.st8 = new Uint8Array(this.st.buffer, this.st.byteOffset, this.st.byteLength);
     this.st16 = new Uint16Array(this.st.buffer, this.st.byteOffset, this.st.byteLength >> 1);
     this.codePages = new Uint8Array(Math.ceil(views.ramBytes / 4096));
     this.blocks = new BlockCache(this);
+    this.jit = new JsJit(this);
     this.fpu = new Fpu(new DataView(this.st.buffer), FPU_STATE_OFFSET, {
       read8: (lin) => this.readLin8(lin),
       read16: (lin) => this.readLin16(lin),
@@ -198,9 +211,8 @@ export class Cpu {
     const page = phys >>> 12;
     const isRam = (phys >>> 0) < this.ramBytes && this.bus.mmioPages[page] === 0;
     if (isRam) {
-      if (this.codePages[page] && access === ACCESS_WRITE) {
-        this.blocks.invalidatePage(page);
-      }
+      // Pages holding decoded code never get fast writes: every store to them
+      // reaches writePhys*, which drops the blocks whose bytes it overwrites.
       if (this.codePages[page]) flags &= ~(TLB_WRITE | TLB_USER_WRITE);
       const idx = lin >>> 12;
       if (this.tlb[idx] === 0) {
@@ -287,14 +299,14 @@ export class Cpu {
 
   writePhys8(p: number, v: number): void {
     if (p < this.ramBytes && this.bus.mmioPages[p >>> 12] === 0) {
-      if (this.codePages[p >>> 12]) this.blocks.invalidatePage(p >>> 12);
+      if (this.codePages[p >>> 12]) this.blocks.codeWritten(p, 1);
       this.ram8[p] = v;
     } else if (this.bus.isMmio(p)) this.bus.mmioWrite(p, 1, v & 0xff);
   }
 
   writePhys16(p: number, v: number): void {
     if (p + 1 < this.ramBytes && this.bus.mmioPages[p >>> 12] === 0) {
-      if (this.codePages[p >>> 12]) this.blocks.invalidatePage(p >>> 12);
+      if (this.codePages[p >>> 12] || this.codePages[(p + 1) >>> 12]) this.blocks.invalidateRange(p, 2);
       if (p & 1) {
         this.ram8[p] = v;
         this.ram8[p + 1] = v >> 8;
@@ -304,7 +316,7 @@ export class Cpu {
 
   writePhys32(p: number, v: number): void {
     if (p + 3 < this.ramBytes && this.bus.mmioPages[p >>> 12] === 0) {
-      if (this.codePages[p >>> 12]) this.blocks.invalidatePage(p >>> 12);
+      if (this.codePages[p >>> 12] || this.codePages[(p + 3) >>> 12]) this.blocks.invalidateRange(p, 4);
       if (p & 3) {
         const r = this.ram8;
         r[p] = v; r[p + 1] = v >> 8; r[p + 2] = v >> 16; r[p + 3] = v >> 24;

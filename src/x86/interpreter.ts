@@ -1,12 +1,15 @@
 // The execute loop: runs decoded blocks, delivers exceptions (escalating to
 // #DF and to a triple-fault reset as the SDM's table 6-5 says) and hardware
 // interrupts at instruction boundaries. Nothing here allocates.
-import { S, FLAG_IF, FLAG_TF } from './state.ts';
+import { S, Seg, FLAG_IF, FLAG_TF } from './state.ts';
 import { FAULT, Vec, hasErrorCode, VECTOR_NAMES } from './faults.ts';
 import { EXEC } from './table/index.ts';
 import { NEEDS_EIP } from './decoder.ts';
 import type { Cpu } from './cpu.ts';
 import { deliverInterrupt, IntKind } from './interrupts.ts';
+import { CACHE_SIZE } from './jit-js/jit.ts';
+import { EXIT_SLOW, type Region } from './jit-js/compiler.ts';
+import { SCRATCH_SLOT as HEAT_SLOTS } from './block-cache.ts';
 
 const CONTRIBUTORY = new Uint8Array(32);
 for (const v of [0, 10, 11, 12, 13]) CONTRIBUTORY[v] = 1;
@@ -24,21 +27,72 @@ export function runInstructions(cpu: Cpu, budget: number): number {
   const def = pool.def;
   const len = pool.len;
   const eipOff = pool.eipOff;
+  const jit = cpu.jit;
+  const regionOf = jit.regionOf;
+  const heat = jit.heat;
+  const tlb = cpu.tlb;
+  const cacheEip = jit.cacheEip, cacheTlb = jit.cacheTlb, cacheRegion = jit.cacheRegion, cacheEntry = jit.cacheEntry;
+  const useJit = jit.enabled;
+  const hot = jit.hotThreshold;
+  if (useJit) jit.used = true;
   let done = 0;
-  while (done < budget && !cpu.stopRequested) {
-    if (st[S.IRQ_PENDING] !== 0 && (st[S.EFLAGS] & FLAG_IF) !== 0 && st[S.INT_SHADOW] === 0) {
-      serviceInterrupt(cpu);
+  // Instructions left in a block a compiled region stopped in the middle of
+  // (a memory access off its fast path): they run here before anything else,
+  // as they would have within the block.
+  let rest = 0;
+  while (rest > 0 || (done < budget && !cpu.stopRequested)) {
+    if (rest === 0) {
+      if (st[S.IRQ_PENDING] !== 0 && (st[S.EFLAGS] & FLAG_IF) !== 0 && st[S.INT_SHADOW] === 0) {
+        serviceInterrupt(cpu);
+      }
+      st[S.INT_SHADOW] = 0;
     }
-    st[S.INT_SHADOW] = 0;
     if (st[S.HALTED] !== 0) break;
     let k = 0;
     let first = -1;
     let blockEip = 0;
+    let region: Region | undefined;
     try {
+      if (useJit && rest === 0) {
+        // From one region straight to the next: the EIP cache stands in for
+        // the block lookup (same EIP, same TLB entry for the code page).
+        const eip = st[S.EIP];
+        const h = (eip ^ (eip >>> 12)) & (CACHE_SIZE - 1);
+        const e = tlb[eip >>> 12];
+        if (cacheEip[h] === eip && cacheTlb[h] === e && (e & cpu.tlbReadMask) !== 0 && (st[S.EFLAGS] & FLAG_TF) === 0) {
+          region = cacheRegion[h]!;
+          const r = region.fn(cacheEntry[h], budget - done);
+          if (r >= 0) {
+            done += r;
+            if (cpu.jitExit === EXIT_SLOW) rest = cpu.jitRest;
+            continue;
+          }
+          region = undefined;
+        }
+      }
       first = cpu.blocks.lookup();
       blockEip = st[S.EIP];
       let n = pool.blockLen[first];
       const singleStep = (st[S.EFLAGS] & FLAG_TF) !== 0;
+      if (rest > 0) {
+        if (n > rest) n = rest;
+        rest = 0;
+      } else if (useJit && !singleStep) {
+        // The JS tier: a compiled region runs this block and any it branches to.
+        region = regionOf[first];
+        if (region !== undefined) {
+          if (st[S.SEG_BASE + Seg.CS] === 0) jit.cache(blockEip, region, jit.entryOf[first]);
+          const r = region.fn(jit.entryOf[first], budget - done);
+          if (r >= 0) {
+            done += r;
+            if (cpu.jitExit === EXIT_SLOW) rest = cpu.jitRest;
+            continue;
+          }
+          region = undefined;
+        } else if (first < HEAT_SLOTS && heat[first] < hot && ++heat[first] === hot) {
+          jit.onHot(first, cpu.blocks.lastPhys);
+        }
+      }
       if (singleStep) n = 1;
       const left = budget - done;
       if (n > left) n = left;
@@ -75,15 +129,24 @@ export function runInstructions(cpu: Cpu, budget: number): number {
         deliverException(cpu, Vec.DB, -1);
       }
     } catch (e) {
-      if (first >= 0) {
-        // A handler that keeps EIP in the state may have moved EIP_START on
-        // purpose (a task switch faults in the new task's context): keep it.
-        if (NEEDS_EIP[def[first + k]] === 0) st[S.EIP_START] = blockEip + eipOff[first + k];
+      if (region !== undefined) {
+        // A compiled region faulted: its site names the instruction; the
+        // instructions before it have completed, as in an interpreted block.
+        if (e !== FAULT) throw e;
+        const f = cpu.jitSite;
+        done += cpu.jitDone + region.siteK[f];
+        if (region.siteKeep[f] === 0) st[S.EIP_START] = region.siteEip[f];
       } else {
-        st[S.EIP_START] = st[S.EIP];
+        if (first >= 0) {
+          // A handler that keeps EIP in the state may have moved EIP_START on
+          // purpose (a task switch faults in the new task's context): keep it.
+          if (NEEDS_EIP[def[first + k]] === 0) st[S.EIP_START] = blockEip + eipOff[first + k];
+        } else {
+          st[S.EIP_START] = st[S.EIP];
+        }
+        if (e !== FAULT) throw e;
+        done += k;
       }
-      if (e !== FAULT) throw e;
-      done += k;
       st[S.EIP] = st[S.EIP_START];
       st[S.BLOCK_EXIT] = 0;
       if (cpu.exceptionTrap && cpu.exceptionTrap(cpu.faultVector, cpu.faultHasCode ? cpu.faultCode : -1)) {
