@@ -21,8 +21,9 @@ function build(n: number): Uint8Array {
   return new Uint8Array(readFileSync(out));
 }
 
-async function timeRun(session: SerialSession): Promise<{ ms: number; checksum: string }> {
-  const t0 = await session.waitFor(/go\n/, TIMEOUT_MS);
+/** Times the part between "go" and "end"; `t0` when the caller already saw "go" (its arrival time). */
+async function timeRun(session: SerialSession, t0?: number): Promise<{ ms: number; checksum: string }> {
+  t0 ??= await session.waitFor(/go\n/, TIMEOUT_MS);
   const t1 = await session.waitFor(/end [0-9A-F]{8}\n/, TIMEOUT_MS);
   const checksum = /end ([0-9A-F]{8})/.exec(session.output())![1];
   await session.stop();
@@ -40,8 +41,9 @@ async function main(): Promise<void> {
     let icount = 0;
     try {
       const s = startTs86({ multiboot: kernel, memoryMiB: 64 });
-      const i0 = await s.waitFor(/go\n/, TIMEOUT_MS).then(() => s.instructions());
-      ours = await timeRun(s);
+      const t0 = await s.waitFor(/go\n/, TIMEOUT_MS);
+      const i0 = s.instructions();
+      ours = await timeRun(s, t0);
       icount = s.instructions() - i0;
     } catch (e) {
       console.log(`${name.padEnd(10)} ts86 failed: ${(e as Error).message.slice(0, 200)}`);

@@ -48,7 +48,7 @@ start:
     jnz .pass
 %elif WORKLOAD == 3
     ; String ops: REP MOVSD and REP STOSD over 64 KiB buffers.
-    mov edx, 300
+    mov edx, 6000
 .copy:
     mov esi, buffer
     mov edi, buffer2

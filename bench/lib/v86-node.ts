@@ -62,12 +62,22 @@ export async function startV86(guest: V86Guest): Promise<SerialSession> {
 /** A serial text stream with "wait until this appears" — shared by the ts86 and v86 runners. */
 export function textSession(subscribe: (onByte: (b: number) => void) => void, send: (s: string) => void, stop: () => Promise<void>): SerialSession {
   let text = '';
+  // When each byte arrived: an emulator may run a whole slice (and print
+  // several lines) before a waiter is even registered, so a match is timed by
+  // the arrival of its last byte, not by when someone looked.
+  const arrivals: number[] = [];
   const waiters: { re: RegExp; resolve: (t: number) => void }[] = [];
+  const matchTime = (re: RegExp): number | null => {
+    const m = new RegExp(re.source, re.flags.replace('g', '')).exec(text);
+    return m ? arrivals[m.index + m[0].length - 1] : null;
+  };
   subscribe((b) => {
     text += String.fromCharCode(b);
+    arrivals.push(performance.now());
     for (let k = waiters.length - 1; k >= 0; k--) {
-      if (waiters[k].re.test(text)) {
-        waiters[k].resolve(performance.now());
+      const t = matchTime(waiters[k].re);
+      if (t !== null) {
+        waiters[k].resolve(t);
         waiters.splice(k, 1);
       }
     }
@@ -77,7 +87,8 @@ export function textSession(subscribe: (onByte: (b: number) => void) => void, se
     send,
     stop,
     waitFor(re, timeoutMs) {
-      if (re.test(text)) return Promise.resolve(performance.now());
+      const seen = matchTime(re);
+      if (seen !== null) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const w = { re, resolve: (t: number) => { clearTimeout(timer); resolve(t); } };
         const timer = setTimeout(() => {
