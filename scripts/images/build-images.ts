@@ -5,6 +5,7 @@
 // current recipe does nothing.
 //
 //   npx tsx scripts/images/build-images.ts [--force] [--quiet] [--images DIR] [--cache DIR]
+import { withBuildLock } from './build-lock.ts';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,14 @@ export interface BuildOptions {
 
 /** Builds the images if needed and returns their manifest. Throws ImageBuildError with an actionable message. */
 export function buildImages(options: BuildOptions = {}): ImageManifest {
+  const cacheDir = options.cacheDir ?? CACHE_DIR;
+  mkdirSync(cacheDir, { recursive: true });
+  // Concurrent callers (parallel test files on a fresh clone) build one at a time;
+  // the later ones then find the images up to date.
+  return withBuildLock(join(cacheDir, 'build.lock'), 15 * 60_000, () => buildImagesUnlocked(options));
+}
+
+function buildImagesUnlocked(options: BuildOptions): ImageManifest {
   const imagesDir = options.imagesDir ?? IMAGES_DIR;
   const cacheDir = options.cacheDir ?? CACHE_DIR;
   const log = options.log ?? ((line: string) => console.log(`images: ${line}`));
