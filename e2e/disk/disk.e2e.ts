@@ -5,11 +5,16 @@
 //     guest's write lands in the IndexedDB overlay, and a reload of the page
 //     boots the same disk with that write still there;
 //   - a blank persistent disk (disk=blank:GiB:name);
-//   - an image file picked in the settings form (memory disk);
+//   - an image file picked in the settings form: read lazily from the file,
+//     the guest's write lands in an OPFS overlay keyed by the file's name,
+//     size and date, so picking the same file after a reload resumes it and
+//     another file does not see it;
 // and the error paths show readable messages: a 404 image, a server without
-// Range support, a picked file that is not whole sectors.
+// Range support, a picked file that is not whole sectors, a picked file
+// changed on disk before the boot read it.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { Browser, Page, Route } from 'playwright-core';
 import { launchChromium, watchPage } from '../support/browser.ts';
 import { serveRepo, type ServedRepo } from '../support/server.ts';
@@ -24,6 +29,7 @@ let browser: Browser;
 let kernels: Record<string, Uint8Array>;
 let image: Uint8Array;
 const ranges: string[] = [];
+let tmp: string;
 
 function makeImage(): Uint8Array {
   const img = new Uint8Array(SECTORS * 512);
@@ -68,11 +74,13 @@ describe('the disk picker in Chromium', () => {
     kernels = { ...testKernels(), 'disk.elf': new Uint8Array(readFileSync(buildKernel(join(REPO_ROOT, 'e2e', 'disk', 'guest', 'disk.asm')))) };
     image = makeImage();
     [server, browser] = await Promise.all([serveRepo(), launchChromium()]);
+    tmp = mkdtempSync(join(tmpdir(), 'ts86-disk-e2e-'));
   });
 
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   it('boots with disk=URL: lazy Range reads, the write persists in IndexedDB across a reload of the page', async () => {
@@ -139,6 +147,69 @@ describe('the disk picker in Chromium', () => {
     const text = await consoleText(page);
     expect(text).toContain('capacity: 0000000000000040');
     expect(text).toContain('sector0: picked file');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('keeps a picked file\'s guest writes in OPFS: the same file after a reload resumes them, another file does not', async () => {
+    const img = makeImage().subarray(0, 64 * 512);
+    img.set(new TextEncoder().encode('picked file'), 0);
+    // Real files on disk (not buffers), as a person picks them: a File backed by the file, with its own date.
+    const picked = join(tmp, 'picked.img');
+    writeFileSync(picked, img);
+    utimesSync(picked, new Date('2024-01-02T03:04:05Z'), new Date('2024-01-02T03:04:05Z'));
+    mkdirSync(join(tmp, 'other'));
+    const other = join(tmp, 'other', 'picked.img');
+    writeFileSync(other, img);
+    utimesSync(other, new Date('2024-05-06T07:08:09Z'), new Date('2024-05-06T07:08:09Z'));
+
+    const { page, problems } = await open('/?multiboot=/test-guests/hello.elf&autostart=0');
+    const bootWith = async (path: string): Promise<string> => {
+      await page.click('.boot-settings summary');
+      await page.click('#disk-kind-file');
+      await page.setInputFiles('#disk-file', path);
+      await page.setInputFiles('#multiboot-file', { name: 'disk.elf', mimeType: 'application/octet-stream', buffer: Buffer.from(kernels['disk.elf']!) });
+      await page.click('.settings button[type="submit"]');
+      await waitForConsole(page, /disk test done/);
+      // The overlay is flushed when the guest exits, before the machine reports stopped.
+      await page.waitForSelector('#status [data-field="state"][data-state="stopped"]');
+      return consoleText(page);
+    };
+
+    const first = await bootWith(picked);
+    expect(first).toContain('capacity: 0000000000000040');
+    expect(first).toContain('sector0: picked file');
+    expect(first).toMatch(/sector1 before: *\n/);
+    expect(first).toContain('sector1 after: written by the ts86 disk guest');
+    const opfs = await page.evaluate(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('ts86-files');
+      const names: string[] = [];
+      for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+      return names.sort();
+    });
+    expect(opfs).toHaveLength(3);
+    expect(opfs[0]).toMatch(/^picked\.img%3A32768%3A1704164645000\.[0-9a-f]{8}\.overlay$/);
+    expect(opfs.slice(1)).toEqual([`${opfs[0]}.meta-a`, `${opfs[0]}.meta-b`]);
+    expect(readFileSync(picked)).toEqual(Buffer.from(img)); // the picked file itself is never written
+
+    await page.reload();
+    expect(await bootWith(picked)).toContain('sector1 before: written by the ts86 disk guest');
+
+    await page.reload();
+    const another = await bootWith(other); // same name and size, another date: another disk
+    expect(another).toMatch(/sector1 before: *\n/);
+
+    // A file changed on disk after it was picked can no longer be read: the boot says to pick it again.
+    await page.reload();
+    await page.click('.boot-settings summary');
+    await page.click('#disk-kind-file');
+    await page.setInputFiles('#disk-file', picked);
+    await page.setInputFiles('#multiboot-file', { name: 'disk.elf', mimeType: 'application/octet-stream', buffer: Buffer.from(kernels['disk.elf']!) });
+    writeFileSync(picked, img.map((b) => b ^ 1));
+    await page.click('.settings button[type="submit"]');
+    expect(await waitForMessage(page, 'config')).toMatch(
+      /^The disk could not be opened: The disk image file picked\.img can no longer be read: it was changed, moved or deleted after it was picked\. Pick the file again\./,
+    );
     expect(problems).toEqual([]);
     await page.close();
   });

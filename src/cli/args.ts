@@ -25,6 +25,11 @@ Boot options:
   --append STR        kernel command line (multiboot: passed in the info structure).
   --disk FILE         raw disk image attached as a virtio-blk disk, for "boot";
                       repeat it for more disks (each its own PCI device).
+  --disk-error MODE   what a failing disk file (full host disk, I/O error) does:
+                      "stop" (default) pauses the machine with the request held
+                      and says so; type Ctrl-A then c (or send SIGUSR1) to retry
+                      it once the cause is fixed; "report" gives the guest an
+                      I/O error instead, like a failing drive.
 
 Machine options:
   --memory MiB        guest RAM in MiB, 16 to 2048 (default 128).
@@ -44,7 +49,8 @@ Run control and reporting:
 Console:
   COM1 is connected to standard input and output. When standard input is a
   terminal it is put in raw mode so a shell in the guest works as usual
-  (Ctrl-C goes to the guest). Type Ctrl-A then x to quit ts86.
+  (Ctrl-C goes to the guest). Type Ctrl-A then x to quit ts86, Ctrl-A then c
+  to continue after a disk error paused the machine.
 
 Exit status:
   0     the guest powered off (ACPI S5), or reset with --no-reboot
@@ -60,6 +66,7 @@ export interface CliOptions {
   initrd?: string;
   append: string;
   disks: string[];
+  diskError: 'stop' | 'report';
   file?: string;
   memoryMiB: number;
   clock: 'wall' | 'deterministic';
@@ -74,6 +81,7 @@ export const OPTIONS = {
   initrd: { type: 'string' },
   append: { type: 'string' },
   disk: { type: 'string', multiple: true },
+  'disk-error': { type: 'string' },
   memory: { type: 'string' },
   clock: { type: 'string' },
   'no-reboot': { type: 'boolean' },
@@ -108,12 +116,17 @@ export function parseCli(argv: string[]): CliOptions {
   if (clock !== 'wall' && clock !== 'deterministic') {
     throw new UsageError(`--clock must be "wall" or "deterministic", got "${clock}"`);
   }
+  const diskError = v['disk-error'] ?? 'stop';
+  if (diskError !== 'stop' && diskError !== 'report') {
+    throw new UsageError(`--disk-error must be "stop" or "report", got "${diskError}"`);
+  }
   const opts: CliOptions = {
     command: command as CliOptions['command'],
     kernel: v.kernel,
     initrd: v.initrd,
     append: v.append ?? '',
     disks: v.disk ?? [],
+    diskError,
     memoryMiB: positiveNumber('memory', v.memory, true) ?? 128,
     clock,
     noReboot: v['no-reboot'] ?? false,
@@ -127,7 +140,7 @@ export function parseCli(argv: string[]): CliOptions {
   if (command === 'run') {
     if (positionals.length !== 2) throw new UsageError('"ts86 run" needs exactly one FILE (a multiboot ELF32 kernel)');
     opts.file = positionals[1];
-    for (const name of ['kernel', 'initrd', 'disk'] as const) {
+    for (const name of ['kernel', 'initrd', 'disk', 'disk-error'] as const) {
       if (v[name] !== undefined) throw new UsageError(`--${name} is for "ts86 boot", not "ts86 run"`);
     }
   }

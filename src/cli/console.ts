@@ -1,5 +1,6 @@
 // Connects a UART to this process's standard input and output: raw mode on
-// a terminal, buffered output, and the Ctrl-A x escape to quit.
+// a terminal, buffered output, and the Ctrl-A escapes: x quits, c continues
+// a machine a failing disk paused.
 import type { Uart16550 } from '../devices/uart16550.ts';
 
 const CTRL_A = 0x01;
@@ -10,7 +11,12 @@ export class StdioConsole {
   private flushTimer: ReturnType<typeof setInterval> | null = null;
   private readonly onData = (buf: Buffer): void => this.input(buf);
 
-  constructor(private readonly uart: Uart16550, private readonly onInput: () => void, private readonly onQuit: () => void) {}
+  constructor(
+    private readonly uart: Uart16550,
+    private readonly onInput: () => void,
+    private readonly onQuit: () => void,
+    private readonly onContinue: () => void = () => {},
+  ) {}
 
   start(): void {
     this.uart.onTransmit = (b) => {
@@ -30,6 +36,7 @@ export class StdioConsole {
       if (this.escape) {
         this.escape = false;
         if (b === 0x78 /* x */) { this.onQuit(); return; }
+        if (b === 0x63 /* c */) { this.onContinue(); continue; }
         if (b === CTRL_A) pass.push(CTRL_A);
         continue;
       }

@@ -87,7 +87,7 @@ async function runMachine(opts: CliOptions): Promise<number> {
     } else {
       const kernel = readImage(opts.kernel!, 'kernel');
       const initrd = opts.initrd ? readImage(opts.initrd, 'initrd') : undefined;
-      for (const disk of disks) pc.attachDisk(disk);
+      for (const disk of disks) pc.attachDisk(disk, { errorPolicy: opts.diskError });
       m.setBootProgram(linuxBootProgram(pc, kernel, initrd, opts.append));
     }
     status = await runAndReport(pc, opts);
@@ -112,10 +112,29 @@ async function runAndReport(pc: Pc, opts: CliOptions): Promise<number> {
   const loop = new RunLoop(m, { maxSeconds: opts.maxSeconds });
   process.on('exit', () => { if (resets > RESETS_LOGGED) process.stderr.write(`ts86: the guest reset ${resets} times\n`); });
   pc.wakeHost = () => loop.wake();
-  const console = new StdioConsole(pc.com1, () => loop.wake(), () => loop.stop());
+  // --disk-error stop: a failing disk pauses the machine with the guest's request held, until the user retries.
+  let paused = false;
+  pc.onDiskHeld = (disk, error) => {
+    if (!paused) loop.pause();
+    paused = true;
+    process.stderr.write(
+      `\r\nts86: disk ${opts.disks[disk] ?? disk} failed: ${error.message}\r\n` +
+        `ts86: the machine is paused; writes the guest flushed are stored. Fix the cause, then type Ctrl-A c (or send SIGUSR1 to process ${process.pid}) to retry, or Ctrl-A x to quit.\r\n`,
+    );
+  };
+  const retry = () => {
+    if (!paused) return;
+    paused = false;
+    process.stderr.write('\r\nts86: retrying the disk and continuing\r\n');
+    pc.retryHeldDisks();
+    loop.resume();
+  };
+  process.on('SIGUSR1', retry);
+  const console = new StdioConsole(pc.com1, () => loop.wake(), () => loop.stop(), retry);
   console.start();
   const t0 = performance.now();
   const result = await loop.run();
+  process.off('SIGUSR1', retry);
   await console.stop();
   if (result.type === 'crash') process.stderr.write(crashDump(m.cpu, result.error) + '\n' + (result.error.stack ?? '') + '\n');
   if (result.type === 'timeout') process.stderr.write(`ts86: stopped after --max-seconds ${opts.maxSeconds}\n`);

@@ -42,7 +42,7 @@ import { E820_RESERVED, type E820Entry } from './boot/e820.ts';
 import { ConfigError } from './memory.ts';
 import { createGuestDma, type GuestDmaSpace } from './guest-dma.ts';
 import type { BlockDevice } from '../storage/block-device.ts';
-import { VirtioBlk } from '../devices/virtio/blk.ts';
+import { VirtioBlk, type DiskErrorPolicy } from '../devices/virtio/blk.ts';
 import { VirtioPciDevice } from '../devices/virtio/pci-transport.ts';
 
 export interface PcOptions extends MachineOptions {
@@ -72,6 +72,12 @@ export interface AttachDiskOptions {
   serial?: string;
   /** Where the device reports guest driver errors. Default: console.warn. */
   log?: (message: string) => void;
+  /**
+   * What a failure of the disk's storage does: 'report' gives the guest an I/O
+   * error (default); 'stop' holds the request and calls Pc.onDiskHeld, so the
+   * machine can pause until the user fixes the cause and retryHeldDisks().
+   */
+  errorPolicy?: DiskErrorPolicy;
 }
 
 export class Pc {
@@ -106,6 +112,12 @@ export class Pc {
    * loop, which otherwise sleeps while the guest is halted.
    */
   wakeHost: () => void = () => {};
+  /**
+   * A disk attached with errorPolicy 'stop' failed (quota, network, image
+   * gone) and is holding the guest's requests. Whoever runs the machine
+   * pauses it and tells the user; retryHeldDisks() continues.
+   */
+  onDiskHeld: (disk: number, error: Error) => void = (disk, error) => console.warn(`[ts86] disk ${disk} failed and is holding its requests: ${error.message}`);
 
   constructor(options: PcOptions) {
     const m = (this.machine = new Machine(options));
@@ -226,6 +238,8 @@ export class Pc {
     const blk = new VirtioBlk(this.dma, disk, {
       serial: options.serial ?? `ts86-disk${n}`,
       log: options.log ?? ((m) => console.warn(`[ts86 virtio-blk ${n}] ${m}`)),
+      errorPolicy: options.errorPolicy,
+      onHold: (error) => this.onDiskHeld(n, error),
     });
     const pci = new VirtioPciDevice(`virtio-blk${n}`, blk, { msi: this.lapic, onInterrupt: () => this.wakeHost() });
     this.pci.plug(pci, slot);
@@ -235,8 +249,18 @@ export class Pc {
     return pci;
   }
 
-  /** Waits for every disk's in-flight requests to finish (before closing the disks or taking a snapshot). */
+  /** Runs every request the disks are holding again; returns how many. */
+  retryHeldDisks(): number {
+    return this.disks.reduce((n, d) => n + d.blk.retryHeld(), 0);
+  }
+
+  /**
+   * Waits for every disk's in-flight requests to finish, before the disks are
+   * closed. Requests held after a disk failure are abandoned (never completed):
+   * the machine is going away, and what the guest flushed is already stored.
+   */
   async disksIdle(): Promise<void> {
+    for (const d of this.disks) d.blk.abandonHeld();
     await Promise.all(this.disks.map((d) => d.blk.whenIdle()));
   }
 

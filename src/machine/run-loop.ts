@@ -82,7 +82,12 @@ export class RunLoop {
         if (this.stopped) return { type: 'stopped' };
         if (performance.now() >= deadline) return { type: 'timeout' };
         if (this.paused) {
-          await new Promise<void>((r) => { this.resumeWaiter = r; });
+          // A paused machine still ends at its deadline (a CLI run paused by a failing disk must not hang a script).
+          const left = deadline - performance.now();
+          await new Promise<void>((r) => {
+            const timer = left === Infinity ? null : setTimeout(r, left);
+            this.resumeWaiter = () => { if (timer) clearTimeout(timer); r(); };
+          });
           this.resumeWaiter = null;
           continue;
         }

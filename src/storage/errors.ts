@@ -70,7 +70,7 @@ export function quotaExceeded(what: string, detail: string, cause?: unknown): St
   return new StorageError(
     'quota-exceeded',
     `Storage quota exceeded while ${what}. Free space (delete old disks or site data) or use a smaller disk; ` +
-      `data flushed before this point is safe. (${detail})`,
+      `data flushed before this point is safe.${detail ? ` (${detail})` : ''}`,
     { cause },
   );
 }

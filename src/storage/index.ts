@@ -9,6 +9,7 @@ export { MemoryBlockDevice } from './backends/memory.ts';
 export { HttpBlockDevice, type HttpDiskOptions, type HttpProgress } from './backends/http.ts';
 export { IdbChunkDevice, type IdbDiskOptions } from './backends/idb-chunks.ts';
 export { FileBlockDevice } from './backends/file.ts';
+export { BlobBlockDevice, type BlobDiskOptions } from './backends/blob.ts';
 export { openOpfsDisk, openOpfsFile, openOpfsMetadata, removeOpfsFile } from './backends/opfs.ts';
 export type { RandomAccessFile } from './random-access-file.ts';
 export { CowOverlay, type CowOptions } from './cow/overlay.ts';

@@ -22,6 +22,10 @@ describe('bad command lines', () => {
     expect(() => parseCli(['run', 'k.elf', '--initrd', 'x'])).toThrow(/--initrd is for "ts86 boot"/);
     expect(() => parseCli(['boot', '--kernel', 'k', '--memory', 'lots'])).toThrow(/--memory needs a positive whole number/);
     expect(() => parseCli(['boot', '--kernel', 'k', '--clock', 'fast'])).toThrow(/--clock must be/);
+    expect(() => parseCli(['boot', '--kernel', 'k', '--disk-error', 'ignore'])).toThrow(/--disk-error must be "stop" or "report", got "ignore"/);
+    expect(() => parseCli(['run', 'k', '--disk-error', 'report'])).toThrow(/--disk-error is for "ts86 boot"/);
+    expect(parseCli(['boot', '--kernel', 'k']).diskError).toBe('stop');
+    expect(parseCli(['boot', '--kernel', 'k', '--disk-error', 'report']).diskError).toBe('report');
     expect(() => parseCli(['fly'])).toThrow(UsageError);
     expect(() => parseCli(['run', 'k', '--bogus'])).toThrow(/Unknown option '--bogus'/);
   });

@@ -4,7 +4,9 @@
 // worker side in Node: MachineHost opens a picked image file as a disk,
 // attaches it as virtio-blk before the machine runs, and our bare-metal
 // driver (e2e/disk/guest/disk.asm) reads and writes it through the guest's
-// PCI bus. (URL and blank disks need IndexedDB: e2e/disk/disk.e2e.ts.)
+// PCI bus. In Node there is neither OPFS nor IndexedDB, so a picked file's
+// overlay is in memory here; its persistence across page loads, and URL and
+// blank disks, are in e2e/disk/disk.e2e.ts.
 import { describe, it, expect, afterEach } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +14,7 @@ import { parseParams } from '../../src/ui/page/url-params.ts';
 import { diskErrorKind, diskRequest, parseDiskParam, describeDiskOptions } from '../../src/ui/disk/disk-request.ts';
 import { VMErrorException } from '../../src/ui/vm/errors.ts';
 import { MachineHost } from '../../src/machine/worker/machine-host.ts';
-import { forThePage, openRequestedDisk } from '../../src/machine/worker/disk-open.ts';
+import { fileIdentity, forThePage, openRequestedDisk, opfsFileOverlayPath } from '../../src/machine/worker/disk-open.ts';
 import { SpscRing } from '../../src/machine/worker/spsc-ring.ts';
 import { pumpRing } from '../../src/machine/worker/ring-io.ts';
 import type { WorkerEvent } from '../../src/machine/worker/protocol.ts';
@@ -67,7 +69,8 @@ describe('createVM({ disk }) checks', () => {
 
   it('describes disks for the UI', () => {
     expect(describeDiskOptions(undefined)).toBe('no disk');
-    expect(describeDiskOptions({ kind: 'file', file: new File([new Uint8Array(1 << 20)], 'a.img') })).toBe('file a.img (1 MiB, in memory)');
+    expect(describeDiskOptions({ kind: 'file', file: new File([new Uint8Array(1 << 20)], 'a.img') })).toBe('file a.img (1 MiB, changes kept in this browser)');
+    expect(describeDiskOptions({ kind: 'file', file: new Blob([new Uint8Array(1 << 20)]), name: 'b.img' })).toBe('file b.img (1 MiB, changes lost when the machine is rebuilt)');
   });
 });
 
@@ -80,6 +83,7 @@ describe('disk errors from the worker', () => {
     expect(diskErrorKind('range-unsupported')).toBe('download');
     expect(diskErrorKind('quota-exceeded')).toBe('config');
     expect(diskErrorKind(undefined)).toBe('config');
+    expect(diskErrorKind('not-found', 'file')).toBe('config'); // a picked file that can no longer be read is not a download
   });
 
   it('explain a server without Range support and a missing image', async () => {
@@ -100,6 +104,50 @@ describe('disk errors from the worker', () => {
     const e = explainDiskError(new StorageError('quota-exceeded', 'storage quota exceeded while writing 64 KiB'), { kind: 'blank', name: 'big', sectors: 8 });
     expect(e.code).toBe('quota-exceeded');
     expect(e.message).toMatch(/^The browser refused to store more data for the blank disk "big" \(storage quota exceeded\)\. Free space/);
+  });
+});
+
+describe('a picked file as a disk', () => {
+  it('is read lazily under a copy-on-write overlay: the guest\'s writes never reach the file', async () => {
+    const image = new Uint8Array(64 * 512);
+    image.set(new TextEncoder().encode('lazy'), 512);
+    const file = new File([image], 'lazy.img', { lastModified: 5 });
+    const stack = await openRequestedDisk({ kind: 'file', file, name: 'lazy.img' });
+    expect(stack.top.readOnly).toBe(false);
+    const cow = stack.cow!.stats();
+    expect(cow.lower.map((l) => l.layer)).toEqual(['memory-overlay', 'blob:lazy.img']);
+    const sector = new Uint8Array(512);
+    await stack.top.readv(1, [sector]);
+    expect(new TextDecoder().decode(sector.subarray(0, 4))).toBe('lazy');
+    await stack.top.writev(1, [new Uint8Array(512).fill(7)]);
+    await stack.top.readv(1, [sector]);
+    expect(sector.every((b) => b === 7)).toBe(true);
+    await stack.close();
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(image);
+  });
+
+  it('keeps changes under the file\'s name, size and date (a plain Blob has none: memory only)', () => {
+    expect(fileIdentity(new File([new Uint8Array(1024)], 'a.img', { lastModified: 1700000000123 }))).toBe('file:a.img:1024:1700000000123');
+    expect(fileIdentity(new Blob([new Uint8Array(1024)]))).toBeNull();
+    expect(opfsFileOverlayPath('file:a/b..img:1024:5')).toMatch(/^ts86-files\/a%2Fb\.\.img%3A1024%3A5\.[0-9a-f]{8}\.overlay$/);
+    // Long names that share a prefix still get different, short paths.
+    const long = (tail: string) => opfsFileOverlayPath(`file:${'x'.repeat(500)}${tail}.img:1024:5`);
+    expect(long('1')).not.toBe(long('2'));
+    expect(long('1').length).toBeLessThan(160);
+  });
+
+  it('explains a file that was changed or deleted after it was picked', async () => {
+    class GoneFile extends File {
+      override slice(): Blob {
+        return { arrayBuffer: () => Promise.reject(new DOMException('The requested file could not be read', 'NotReadableError')) } as Blob;
+      }
+    }
+    const file = new GoneFile([new Uint8Array(64 * 512)], 'gone.img');
+    // Opening reads sector 0, so the problem shows at boot rather than as the guest's I/O errors.
+    await expect(openRequestedDisk({ kind: 'file', file, name: 'gone.img' })).rejects.toMatchObject({
+      code: 'not-found',
+      message: expect.stringMatching(/^The disk image file gone\.img can no longer be read: it was changed, moved or deleted after it was picked\. Pick the file again\./),
+    });
   });
 });
 

@@ -6,6 +6,13 @@
 // Driver mistakes inside a request (bad header, wrong direction, bad sector,
 // unreachable data buffer) complete with VIRTIO_BLK_S_IOERR or UNSUPP; mistakes
 // that make the chain or rings untrustworthy put the device in NEEDS_RESET.
+//
+// Failures of the disk itself (a full browser quota, an image server gone) are
+// not the guest's fault. With errorPolicy 'stop' (QEMU's werror/rerror=stop)
+// the request is held instead of failed, the machine is told to pause, and
+// retryHeld() runs the held requests again: the guest never sees an I/O error
+// it could not have caused, and a FLUSH stays pending until every write before
+// it has really been stored.
 
 import type { BlockDevice } from '../../storage/block-device.ts';
 import { SECTOR_SIZE } from '../../storage/block-device.ts';
@@ -52,7 +59,19 @@ export interface VirtioBlkOptions {
   maxDiscardSegments?: number;
   /** Advertise VIRTIO_F_ACCESS_PLATFORM (the machine has an IOMMU translating this device's DMA). */
   accessPlatform?: boolean;
+  /** What a failure of the disk (not of the request) does: 'report' completes it with IOERR (default); 'stop' holds it. */
+  errorPolicy?: DiskErrorPolicy;
+  /** With errorPolicy 'stop': called when the first request of an episode is held; the machine should pause. */
+  onHold?: (error: Error) => void;
   log?: (message: string) => void;
+}
+
+export type DiskErrorPolicy = 'report' | 'stop';
+
+/** Per-request bookkeeping that outlives a retry. */
+interface RequestState {
+  /** Set once the request counts as a write for FLUSH ordering; called when it has finally completed. */
+  writeSettled: (() => void) | null;
 }
 
 /** Why a request failed, for the log; the driver only sees the status byte. */
@@ -75,9 +94,13 @@ export class VirtioBlk extends VirtioDevice {
   private readonly maxDiscardSegments: number;
   /** Heads handed out by each queue and not yet returned: a driver re-posting one is broken. */
   private readonly activeHeads: Array<Set<number>>;
-  /** Writes and discards in flight, across queues, for FLUSH ordering. */
-  private readonly pendingWrites = new Set<Promise<unknown>>();
-  private readonly counters = { requests: 0, ioErrors: 0, unsupported: 0 };
+  /** Writes and discards not yet completed (held ones included), across queues, for FLUSH ordering. */
+  private readonly pendingWrites = new Set<Promise<void>>();
+  private readonly counters = { requests: 0, ioErrors: 0, unsupported: 0, held: 0 };
+  private readonly errorPolicy: DiskErrorPolicy;
+  private readonly onHold: (error: Error) => void;
+  /** Held requests' continuations: true = run again, false = abandon (device reset). */
+  private held: Array<(retry: boolean) => void> = [];
 
   constructor(
     dma: DmaSpace,
@@ -93,6 +116,8 @@ export class VirtioBlk extends VirtioDevice {
     if (numQueues > 1) features |= featureBit(BLK_F_MQ);
     if (options.accessPlatform) features |= featureBit(F_ACCESS_PLATFORM);
     super(VIRTIO_ID_BLOCK, dma, numQueues, queueSize, features, options.log ?? ((m) => console.warn(`[ts86 virtio-blk] ${m}`)));
+    this.errorPolicy = options.errorPolicy ?? 'report';
+    this.onHold = options.onHold ?? (() => {});
     this.maxDiscardSectors = options.maxDiscardSectors ?? 1 << 22;
     this.maxDiscardSegments = options.maxDiscardSegments ?? 32;
     this.serial = new TextEncoder().encode((options.serial ?? 'ts86-virtio-blk').slice(0, BLK_ID_BYTES));
@@ -115,8 +140,34 @@ export class VirtioBlk extends VirtioDevice {
     return BLK_CONFIG_SIZE;
   }
 
-  stats(): { requests: number; ioErrors: number; unsupported: number; inflight: number } {
+  stats(): { requests: number; ioErrors: number; unsupported: number; held: number; inflight: number } {
     return { ...this.counters, inflight: this.inflightRequests };
+  }
+
+  /** Requests held after a disk failure, waiting for retryHeld(). */
+  get heldRequests(): number {
+    return this.held.length;
+  }
+
+  /** Runs every held request again (the user fixed the cause and resumed). Returns how many. */
+  retryHeld(): number {
+    return this.releaseHeld(true);
+  }
+
+  /** Gives up on held requests: they never complete (the machine is going away). Returns how many. */
+  abandonHeld(): number {
+    return this.releaseHeld(false);
+  }
+
+  private releaseHeld(retry: boolean): number {
+    const held = this.held;
+    this.held = [];
+    for (const release of held) release(retry);
+    return held.length;
+  }
+
+  protected override onResetBegin(): void {
+    this.abandonHeld();
   }
 
   readConfig(offset: number, size: 1 | 2 | 4): number {
@@ -160,23 +211,10 @@ export class VirtioBlk extends VirtioDevice {
       throw new Error(`queue ${q.index}: request ${chain.head} has no device-writable byte for its status`);
     }
     const statusBuffer = sliceBuffers(chain.writable, chain.writableLength - 1, 1);
-    const work = this.execute(chain).then(
-      () => BLK_S_OK,
-      (e: unknown) => {
-        if (e instanceof RequestError) {
-          if (e.status === BLK_S_UNSUPP) this.counters.unsupported++;
-          else this.counters.ioErrors++;
-          return e.status;
-        }
-        this.counters.ioErrors++;
-        if (!(e instanceof DmaFault)) this.log(`request ${chain.head} on queue ${q.index} failed: ${e instanceof Error ? e.message : String(e)}`);
-        return BLK_S_IOERR;
-      },
-    );
     this.track(
-      work.then((status) => {
+      this.complete(q, chain, generation).then((status) => {
         this.activeHeads[q.index]!.delete(chain.head);
-        if (generation !== this.generation) return; // reset since: the driver owns the rings again
+        if (status === null || generation !== this.generation) return; // reset since: the driver owns the rings again
         try {
           writeStream(this.dma, statusBuffer, Uint8Array.of(status));
         } catch (e) {
@@ -189,9 +227,46 @@ export class VirtioBlk extends VirtioDevice {
     );
   }
 
+  /** Runs a request to its status byte, holding and retrying it under the 'stop' policy; null if abandoned while held. */
+  private async complete(q: SplitVirtqueue, chain: DescriptorChain, generation: number): Promise<number | null> {
+    const state: RequestState = { writeSettled: null };
+    try {
+      for (;;) {
+        try {
+          await this.execute(chain, state);
+          return BLK_S_OK;
+        } catch (e) {
+          if (e instanceof RequestError) {
+            if (e.status === BLK_S_UNSUPP) this.counters.unsupported++;
+            else this.counters.ioErrors++;
+            return e.status;
+          }
+          if (!(e instanceof DmaFault) && this.errorPolicy === 'stop' && generation === this.generation) {
+            if (await this.hold(e)) continue;
+            return null;
+          }
+          this.counters.ioErrors++;
+          if (!(e instanceof DmaFault)) this.log(`request ${chain.head} on queue ${q.index} failed: ${e instanceof Error ? e.message : String(e)}`);
+          return BLK_S_IOERR;
+        }
+      }
+    } finally {
+      state.writeSettled?.();
+    }
+  }
+
+  /** Parks a request whose disk failed; resolves true to run it again, false to abandon it. */
+  private hold(e: unknown): Promise<boolean> {
+    this.counters.held++;
+    const first = this.held.length === 0;
+    const released = new Promise<boolean>((resolve) => this.held.push(resolve));
+    if (first) this.onHold(e instanceof Error ? e : new Error(String(e)));
+    return released;
+  }
+
   // ---- request execution -----------------------------------------------------------
 
-  private async execute(chain: DescriptorChain): Promise<void> {
+  private async execute(chain: DescriptorChain, state: RequestState): Promise<void> {
     if (chain.readableLength < BLK_REQ_HEADER_SIZE) {
       throw new RequestError(BLK_S_IOERR, `request header is ${chain.readableLength} bytes, needs ${BLK_REQ_HEADER_SIZE}`);
     }
@@ -204,23 +279,30 @@ export class VirtioBlk extends VirtioDevice {
       case BLK_T_IN:
         return this.read(sector, out, inData);
       case BLK_T_OUT:
-        return this.trackWrite(this.write(sector, out, inData));
+        this.countAsWrite(state);
+        return this.write(sector, out, inData);
       case BLK_T_FLUSH:
         return this.flush();
       case BLK_T_GET_ID:
         return this.getId(inData);
       case BLK_T_DISCARD:
-        return this.trackWrite(this.discard(out));
+        this.countAsWrite(state);
+        return this.discard(out);
       default:
         throw new RequestError(BLK_S_UNSUPP, `request type ${type} is not supported`);
     }
   }
 
-  private trackWrite(p: Promise<void>): Promise<void> {
-    const settled = p.catch(() => {});
-    this.pendingWrites.add(settled);
-    settled.then(() => this.pendingWrites.delete(settled));
-    return p;
+  /** A later FLUSH must wait for this request's final completion, across retries. */
+  private countAsWrite(state: RequestState): void {
+    if (state.writeSettled) return;
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    this.pendingWrites.add(done);
+    state.writeSettled = () => {
+      this.pendingWrites.delete(done);
+      settle();
+    };
   }
 
   private checkTransfer(sector: number, bytes: number, what: string): void {

@@ -253,6 +253,7 @@ export abstract class VirtioDevice {
    */
   private beginReset(): void {
     this.generation++;
+    this.onResetBegin();
     if (this.inflight > 0) this.resetPending = true;
     else this.finishReset();
   }
@@ -267,6 +268,8 @@ export abstract class VirtioDevice {
   }
 
   protected onReset(): void {}
+  /** The driver asked for a reset: requests the device is holding back must let go, or the reset never completes. */
+  protected onResetBegin(): void {}
 
   // ---- snapshots ---------------------------------------------------------------
 

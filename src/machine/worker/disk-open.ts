@@ -1,19 +1,26 @@
 // Opens the disk a boot request asks for as a storage stack (src/storage):
 // a URL image under a persistent IndexedDB copy-on-write overlay, a blank
-// persistent IndexedDB disk, or a picked file in memory. Failures are
+// persistent IndexedDB disk, or a picked file read lazily under a persistent
+// overlay (OPFS, else IndexedDB) keyed by the file's identity. Failures are
 // StorageErrors (name 'StorageError', which survives comlink) whose messages
 // say what to do.
 import {
+  BlobBlockDevice,
   HttpBlockDevice,
   IdbChunkDevice,
   MemoryBlockDevice,
+  MemoryMetadataStore,
   SECTOR_SIZE,
   StorageError,
   buildDiskStack,
   isStorageError,
+  openOpfsDisk,
+  openOpfsMetadata,
   type BlockDevice,
   type DiskStack,
+  type MetadataStore,
 } from '../../storage/index.ts';
+import { crc32 } from '../../storage/crc32.ts';
 import type { DiskRequest } from './protocol.ts';
 
 export interface OpenDiskOptions {
@@ -29,6 +36,71 @@ export function overlayName(url: string): string {
 
 export function blankName(name: string): string {
   return `blank:${name}`;
+}
+
+/**
+ * The identity a picked file's overlay is stored under: its name, size and
+ * modification time, which together say "the same file, unchanged" across
+ * page loads (a File cannot be reopened by path). A plain Blob has no such
+ * identity, so it gets null: its changes live in memory only.
+ */
+export function fileIdentity(file: Blob): string | null {
+  const f = file as Partial<File>;
+  if (typeof f.name !== 'string' || typeof f.lastModified !== 'number') return null;
+  return `file:${f.name}:${file.size}:${f.lastModified}`;
+}
+
+/**
+ * The OPFS path of a picked file's overlay: readable, yet one short path
+ * component whatever the file name holds ('/', '..', thousands of characters);
+ * the checksum separates long names that share a prefix, and the overlay's
+ * stored base identity catches what it cannot.
+ */
+export function opfsFileOverlayPath(identity: string): string {
+  const f = identity.slice('file:'.length);
+  const sum = crc32(new TextEncoder().encode(identity)).toString(16).padStart(8, '0');
+  return `ts86-files/${encodeURIComponent(f).slice(0, 120)}.${sum}.overlay`;
+}
+
+/** OPFS sync access handles exist only in dedicated workers, and getDirectory() fails in some private modes. */
+async function opfsUsable(): Promise<boolean> {
+  if (typeof FileSystemSyncAccessHandle === 'undefined' || typeof navigator === 'undefined' || !navigator.storage?.getDirectory) return false;
+  try {
+    await navigator.storage.getDirectory();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Overlay {
+  device: BlockDevice;
+  metadata: MetadataStore;
+}
+
+/**
+ * Where a picked file's changes go: OPFS (sparse file, fastest), else
+ * IndexedDB, else (Node, or a Blob without identity) memory. The choice
+ * depends only on the host, so each page load finds the overlay the last one
+ * wrote.
+ */
+async function openFileOverlay(identity: string | null, capacity: number, opened: { close(): Promise<void> }[]): Promise<Overlay> {
+  if (identity !== null && (await opfsUsable())) {
+    const path = opfsFileOverlayPath(identity);
+    const device = await openOpfsDisk(path, { create: true, capacity });
+    opened.push(device);
+    const metadata = await openOpfsMetadata(path);
+    opened.push(metadata);
+    return { device, metadata };
+  }
+  if (identity !== null && typeof indexedDB !== 'undefined') {
+    const device = await IdbChunkDevice.open({ name: overlayName(identity), capacity });
+    opened.push(device);
+    return { device, metadata: device.metadataStore('cow-map') };
+  }
+  const device = MemoryBlockDevice.create(capacity, { name: 'memory-overlay' });
+  opened.push(device);
+  return { device, metadata: new MemoryMetadataStore() };
 }
 
 /** A short human description of the disk, for messages. */
@@ -47,7 +119,7 @@ export function explainDiskError(e: unknown, d: DiskRequest): StorageError {
       case 'quota-exceeded':
         return new StorageError('quota-exceeded',
           `The browser refused to store more data for ${what} (storage quota exceeded). Free space by deleting disks of this site ` +
-          `(site settings → storage), or use a smaller disk. (${e.message})`, { cause: e });
+          `(site settings → storage), or use a smaller disk.`, { cause: e }); // the storage layer's wording repeats this advice
       case 'range-unsupported':
         return new StorageError('range-unsupported',
           `${what} cannot be used as a disk: its server does not support HTTP Range requests, which ts86 needs to read the image piece by piece. ` +
@@ -65,7 +137,7 @@ export function explainDiskError(e: unknown, d: DiskRequest): StorageError {
 /** Opens the disk stack for `d`; the caller closes it. */
 export async function openRequestedDisk(d: DiskRequest, options: OpenDiskOptions = {}): Promise<DiskStack> {
   const cacheBytes = options.cacheBytes ?? 16 << 20;
-  const opened: BlockDevice[] = [];
+  const opened: { close(): Promise<void> }[] = [];
   try {
     switch (d.kind) {
       case 'url': {
@@ -91,8 +163,18 @@ export async function openRequestedDisk(d: DiskRequest, options: OpenDiskOptions
           throw new StorageError('misaligned',
             `The disk image file ${d.name} is ${d.file.size} bytes, not a whole number of ${SECTOR_SIZE}-byte sectors; pad it (truncate -s) first.`);
         }
-        const bytes = new Uint8Array(await d.file.arrayBuffer());
-        return await buildDiskStack({ base: MemoryBlockDevice.fromImage(bytes, { name: d.name }), cacheBytes: 0, journalPolicy: false });
+        const base = BlobBlockDevice.open(d.file, { name: d.name });
+        opened.push(base);
+        // A file changed or deleted since it was picked fails here, with "pick it again", instead of as guest I/O errors.
+        await base.readv(0, [new Uint8Array(SECTOR_SIZE)]);
+        const identity = fileIdentity(d.file);
+        const overlay = await openFileOverlay(identity, base.capacity, opened);
+        return await buildDiskStack({
+          base,
+          overlay: { ...overlay, baseId: identity ?? base.name },
+          cacheBytes,
+          log: () => {},
+        });
       }
     }
   } catch (e) {

@@ -13,7 +13,7 @@ import { RAM_OFFSET } from '../../x86/state.ts';
 import { SpscRing } from './spsc-ring.ts';
 import { RingWriter, pumpRing } from './ring-io.ts';
 import { keyboardSinkFor, type KeyboardSink } from './keyboard-sink.ts';
-import { forThePage, openRequestedDisk } from './disk-open.ts';
+import { explainDiskError, forThePage, openRequestedDisk } from './disk-open.ts';
 import type { DiskStack } from '../../storage/index.ts';
 import type { BootRequest, MachineMemory, MachineState, MachineStats, RingBuffers, WorkerEvent, WorkerEventBody } from './protocol.ts';
 
@@ -73,7 +73,8 @@ export class MachineHost {
     // The disk goes on the PCI bus before anything runs (there is no hotplug).
     const disk = request.disk ? await openRequestedDisk(request.disk).catch((e: unknown) => { throw forThePage(e); }) : null;
     try {
-      if (disk) pc.attachDisk(disk.top, { serial: 'ts86-disk0' });
+      // A failing disk pauses the machine instead of handing the guest an I/O error it would act on (remount read-only, lose data).
+      if (disk) pc.attachDisk(disk.top, { serial: 'ts86-disk0', errorPolicy: 'stop' });
     } catch (e) {
       await disk?.close().catch(() => {});
       throw e;
@@ -95,6 +96,7 @@ export class MachineHost {
     }));
     const memory: MachineMemory = { session: id, memory: m.views.memory, ramOffset: RAM_OFFSET, ramBytes: m.views.ramBytes, vgaStateOffset: VGA_STATE_OFFSET };
     const session: Session = { id, request, pc, loop, keyboard, memory, disk, done: Promise.resolve() };
+    pc.onDiskHeld = (_disk, error) => this.diskFailed(session, error);
     this.session = session;
     this.setState(id, 'running');
     session.done = loop.run().then((result) => this.finished(session, result));
@@ -108,8 +110,10 @@ export class MachineHost {
     }
   }
 
+  /** Continues a paused machine; requests a failed disk was holding run again first. */
   resume(): void {
     if (this.session && this.state === 'paused') {
+      this.session.pc.retryHeldDisks();
       this.session.loop.resume();
       this.setState(this.session.id, 'running');
     }
@@ -172,6 +176,21 @@ export class MachineHost {
     } catch (e) {
       this.emit(s.id, { type: 'notice', message: `The disk could not be saved: ${e instanceof Error ? e.message : String(e)}` });
     }
+  }
+
+  /** The disk failed under a running guest: pause (the request stays held) and say why and what to do. */
+  private diskFailed(s: Session, error: Error): void {
+    if (this.session !== s || !s.request.disk) return;
+    if (this.state === 'running') {
+      s.loop.pause();
+      this.setState(s.id, 'paused');
+    }
+    const explained = explainDiskError(error, s.request.disk);
+    this.emit(s.id, {
+      type: 'disk-error',
+      code: explained.code,
+      message: `The machine is paused because the disk failed: ${explained.message} Writes the guest had flushed are stored. Fix the cause and resume to retry.`,
+    });
   }
 
   private serialInput(bytes: Uint8Array): void {

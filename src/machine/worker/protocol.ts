@@ -31,7 +31,10 @@ export interface BootRequest {
  *   url:   a raw image read lazily by HTTP Range requests (absolute URL), under
  *          a copy-on-write overlay in IndexedDB keyed by the URL, so it persists;
  *   blank: an empty sparse disk of `sectors` in IndexedDB named `name` (persists);
- *   file:  a raw image from the page (a File/Blob), held in memory.
+ *   file:  a raw image from the page (a File/Blob), read piece by piece and
+ *          never modified, under a copy-on-write overlay (OPFS, else
+ *          IndexedDB) keyed by the file's name, size and date, so picking
+ *          the same file again resumes the guest's writes.
  */
 export type DiskRequest =
   | { kind: 'url'; url: string }
@@ -52,7 +55,8 @@ export interface MachineMemory {
 
 /**
  * off: no machine yet; running: executing (or halted waiting for an
- * interrupt); paused: by the user; stopped: the guest powered off or exited,
+ * interrupt); paused: by the user, or by a failing disk (a 'disk-error'
+ * event says why; resume() retries); stopped: the guest powered off or exited,
  * the emulator crashed, or the machine was shut down.
  */
 export type MachineState = 'off' | 'running' | 'paused' | 'stopped';
@@ -74,6 +78,11 @@ export type WorkerEventBody =
   | { type: 'exit'; status: number }
   /** An emulator error: a bug in ts86, not in the guest. `dump` is the CPU state and recent code. */
   | { type: 'crash'; message: string; dump: string }
+  /**
+   * The disk's storage failed (quota, network, image gone): the machine paused
+   * with the guest's request held. resume() retries it. `code` is the StorageError code.
+   */
+  | { type: 'disk-error'; code: string; message: string }
   /** Something the user should know that is not an error (e.g. a device this build lacks). */
   | { type: 'notice'; message: string };
 

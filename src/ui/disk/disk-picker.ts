@@ -1,8 +1,9 @@
 // The disk part of the boot settings: no disk, a raw image by URL (read
 // lazily, changes kept in this browser), a raw image file from this computer
-// (in memory), or a blank disk of N GiB kept in this browser. value() is the
-// VMOptions.disk of the next boot; a picked file whose size is not a whole
-// number of sectors is reported at once, next to the picker.
+// (read lazily, never modified; changes kept in this browser), or a blank
+// disk of N GiB kept in this browser. value() is the VMOptions.disk of the
+// next boot; a picked file whose size is not a whole number of sectors is
+// reported at once, next to the picker.
 import type { DiskOptions } from '../vm/types.ts';
 import { h } from '../views/dom.ts';
 import { MAX_BLANK_GIB, SECTOR_BYTES } from './disk-request.ts';
@@ -49,7 +50,7 @@ export class DiskPicker {
         h('p', { class: 'hint' }, 'Read piece by piece (the server must support Range requests); the guest\u2019s writes are kept in this browser, so reopening the page resumes the same disk.')),
       h('div', { class: 'disk-field', 'data-for': 'file' },
         h('label', { for: 'disk-file' }, 'Raw image file'), this.file,
-        h('p', { class: 'hint' }, 'Read into memory; it stays on this computer, and changes are lost when the machine is rebuilt.')),
+        h('p', { class: 'hint' }, 'Read piece by piece and never modified or uploaded; the guest\u2019s writes are kept in this browser, so picking the same unchanged file again resumes them.')),
       h('div', { class: 'disk-field', 'data-for': 'blank' },
         h('label', { for: 'disk-size' }, 'Size (GiB)'), this.size,
         h('label', { for: 'disk-name' }, 'Name'), this.name,

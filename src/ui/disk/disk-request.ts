@@ -79,11 +79,16 @@ export function describeDiskOptions(d: DiskOptions | undefined): string {
   switch (d.kind) {
     case 'url': return `image ${String(d.url)} (changes kept in this browser)`;
     case 'blank': return `blank ${d.sizeGiB} GiB disk "${d.name ?? 'default'}" (kept in this browser)`;
-    case 'file': return `file ${d.name ?? ((d.file as Partial<File>).name || 'disk.img')} (${formatGiB(d.file.size)}, in memory)`;
+    case 'file': {
+      // The worker keeps a File's changes under its name, size and date; a plain Blob has none of those to find them by.
+      const kept = typeof (d.file as Partial<File>).lastModified === 'number' ? 'changes kept in this browser' : 'changes lost when the machine is rebuilt';
+      return `file ${d.name ?? ((d.file as Partial<File>).name || 'disk.img')} (${formatGiB(d.file.size)}, ${kept})`;
+    }
   }
 }
 
-/** The VMError kind for a StorageError code from the worker: fetching problems are downloads, the rest config. */
-export function diskErrorKind(code: string | undefined): 'download' | 'config' {
-  return code === 'not-found' || code === 'network' || code === 'range-unsupported' ? 'download' : 'config';
+/** The VMError kind for a StorageError code from the worker: fetching a URL disk's image is a download, the rest config. */
+export function diskErrorKind(code: string | undefined, disk?: DiskOptions['kind']): 'download' | 'config' {
+  const fetching = code === 'not-found' || code === 'network' || code === 'range-unsupported';
+  return fetching && disk !== 'file' && disk !== 'blank' ? 'download' : 'config';
 }

@@ -9,6 +9,7 @@ const TITLES: Record<VMErrorKind, string> = {
   download: 'Download failed',
   image: 'The boot image was refused',
   config: 'The machine cannot be built',
+  disk: 'A disk failed: the machine is paused',
   crash: 'The emulator crashed',
   worker: 'The machine worker did not start',
 };

@@ -43,8 +43,10 @@ export interface VMOptions {
  *          resumes the same disk;
  *   blank: an empty disk of `sizeGiB` GiB, stored sparsely in IndexedDB under
  *          `name` (default "default"), kept across page loads;
- *   file:  a raw image picked from this computer, held in memory (writes are
- *          lost when the machine is rebuilt).
+ *   file:  a raw image picked from this computer, read piece by piece and never
+ *          modified; the guest's writes go to a copy-on-write overlay in this
+ *          browser (OPFS, else IndexedDB) keyed by the file's name, size and
+ *          date, so picking the same file again resumes them.
  * Images must be a whole number of 512-byte sectors.
  */
 export type DiskOptions =
@@ -68,6 +70,8 @@ export type VMErrorKind =
   | 'image'
   /** An option cannot work (memory size, a disk that cannot be opened or stored: bad size, storage quota). */
   | 'config'
+  /** A disk's storage failed under the running guest (quota, network, image gone): the VM paused; resuming retries. */
+  | 'disk'
   /** The emulator hit an internal error while running the guest. */
   | 'crash'
   /** The machine worker could not start. */

@@ -127,7 +127,7 @@ export class VM extends HandleEvents implements VMHandle {
       downloads.abort(); // the other image's download is of no use now
       // Storage errors (src/storage/errors.ts) come from opening the disk in the worker; their messages say what to do.
       const err = e instanceof Error && e.name === 'StorageError'
-        ? { kind: diskErrorKind(/^\[([a-z-]+)\] /.exec(e.message)?.[1]), message: `The disk could not be opened: ${e.message.replace(/^\[[a-z-]+\] /, '')}` }
+        ? { kind: diskErrorKind(/^\[([a-z-]+)\] /.exec(e.message)?.[1], this.opts.disk?.kind), message: `The disk could not be opened: ${e.message.replace(/^\[[a-z-]+\] /, '')}` }
         : classifyError(e);
       this.setState('error');
       this.events.emit('error', err);
@@ -287,6 +287,9 @@ export class VM extends HandleEvents implements VMHandle {
           message: `The emulator stopped with an internal error while running the guest: ${e.message}. This is a bug in ts86; the CPU state below helps to fix it.`,
           detail: e.dump,
         });
+        break;
+      case 'disk-error':
+        this.events.emit('error', { kind: 'disk', message: e.message, detail: `storage error code: ${e.code}` });
         break;
       case 'notice':
         this.events.emit('notice', { message: e.message });
