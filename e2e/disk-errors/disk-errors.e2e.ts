@@ -19,6 +19,7 @@ import { launchChromium, watchPage } from '../support/browser.ts';
 import { serveRepo, REPO_ROOT, type ServedRepo } from '../support/server.ts';
 import { serveGuests, consoleText, waitForConsole, waitForMessage } from '../page/support-page.ts';
 import { buildKernel } from '../../tests/guest/build-kernel.ts';
+import { damageCowMap } from '../disk/damage-overlay.ts';
 
 const CHUNKS = 48; // as in disk-writer.asm
 const WRITER = '/test-guests/disk-writer.elf';
@@ -157,26 +158,7 @@ describe('disk failures under a running guest, in Chromium', () => {
     expect(problems.filter((p) => !/404|Not Found/i.test(p))).toEqual([]);
 
     // A damaged dirty-chunk map: the overlay is refused with a clear message, not trusted.
-    await page.evaluate(async (dbName) => {
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const r = indexedDB.open(dbName);
-        r.onsuccess = () => resolve(r.result);
-        r.onerror = () => reject(r.error);
-      });
-      await new Promise<void>((resolve, reject) => {
-        const tx = db.transaction('chunks', 'readwrite');
-        const store = tx.objectStore('chunks');
-        const get = store.get('cow-map');
-        get.onsuccess = () => {
-          const bytes = new Uint8Array(get.result as Uint8Array);
-          bytes[bytes.length >> 1] ^= 0xff;
-          store.put(bytes, 'cow-map');
-        };
-        tx.oncomplete = () => resolve();
-        tx.onerror = () => reject(tx.error);
-      });
-      db.close();
-    }, `ts86-disk:overlay:${server.url(url)}`);
+    await damageCowMap(page, server.url(url));
     await page.goto(server.url(`/?multiboot=${WRITER}&append=verify&disk=${encodeURIComponent(url)}`));
     const refused = await waitForMessage(page, 'config');
     expect(refused).toMatch(/^The disk could not be opened: .*(damaged|integrity)/);

@@ -15,9 +15,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { Browser, Page, Route } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium, watchPage } from '../support/browser.ts';
 import { serveRepo, type ServedRepo } from '../support/server.ts';
+import { serveDisks } from './serve-disks.ts';
 import { testKernels, serveGuests, consoleText, waitForConsole, waitForMessage, screenshot } from '../page/support-page.ts';
 import { buildKernel } from '../../tests/guest/build-kernel.ts';
 import { REPO_ROOT } from '../support/server.ts';
@@ -37,32 +38,13 @@ function makeImage(): Uint8Array {
   return img;
 }
 
-/** /test-disks/NAME.img with Range support; /test-disks/norange.img answers 200 with the whole body; anything else 404. */
-async function serveDisks(page: Page): Promise<void> {
-  await page.route((url) => url.pathname.startsWith('/test-disks/'), async (route: Route) => {
-    const req = route.request();
-    const name = new URL(req.url()).pathname.split('/').pop()!;
-    if (!/^(disk-[\w-]+|norange)\.img$/.test(name)) return route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
-    const range = (await req.allHeaders())['range'];
-    if (name === 'norange.img' || !range) return route.fulfill({ status: 200, contentType: 'application/octet-stream', body: Buffer.from(image) });
-    ranges.push(range);
-    const m = /^bytes=(\d+)-(\d*)$/.exec(range)!;
-    const start = Number(m[1]), end = Math.min(m[2] ? Number(m[2]) : image.length - 1, image.length - 1);
-    return route.fulfill({
-      status: 206,
-      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `bytes ${start}-${end}/${image.length}`, 'Accept-Ranges': 'bytes' },
-      body: Buffer.from(image.subarray(start, end + 1)),
-    });
-  });
-}
-
 async function open(path: string): Promise<{ page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const page = await context.newPage();
   page.on('close', () => { void context.close().catch(() => {}); });
   const problems = watchPage(page);
   await serveGuests(page, kernels);
-  await serveDisks(page);
+  await serveDisks(page, () => image, ranges);
   await page.goto(server.url(path));
   return { page, problems };
 }

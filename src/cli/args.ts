@@ -30,6 +30,8 @@ Boot options:
                       and says so; type Ctrl-A then c (or send SIGUSR1) to retry
                       it once the cause is fixed; "report" gives the guest an
                       I/O error instead, like a failing drive.
+  --disk-trace FILE   record every request the disks receive (JSON lines:
+                      disk, time in ms, op, sector, count, fua) to FILE.
 
 Machine options:
   --memory MiB        guest RAM in MiB, 16 to 2048 (default 128).
@@ -67,6 +69,7 @@ export interface CliOptions {
   append: string;
   disks: string[];
   diskError: 'stop' | 'report';
+  diskTrace?: string;
   file?: string;
   memoryMiB: number;
   clock: 'wall' | 'deterministic';
@@ -82,6 +85,7 @@ export const OPTIONS = {
   append: { type: 'string' },
   disk: { type: 'string', multiple: true },
   'disk-error': { type: 'string' },
+  'disk-trace': { type: 'string' },
   memory: { type: 'string' },
   clock: { type: 'string' },
   'no-reboot': { type: 'boolean' },
@@ -127,6 +131,7 @@ export function parseCli(argv: string[]): CliOptions {
     append: v.append ?? '',
     disks: v.disk ?? [],
     diskError,
+    diskTrace: v['disk-trace'],
     memoryMiB: positiveNumber('memory', v.memory, true) ?? 128,
     clock,
     noReboot: v['no-reboot'] ?? false,
@@ -140,7 +145,7 @@ export function parseCli(argv: string[]): CliOptions {
   if (command === 'run') {
     if (positionals.length !== 2) throw new UsageError('"ts86 run" needs exactly one FILE (a multiboot ELF32 kernel)');
     opts.file = positionals[1];
-    for (const name of ['kernel', 'initrd', 'disk', 'disk-error'] as const) {
+    for (const name of ['kernel', 'initrd', 'disk', 'disk-error', 'disk-trace'] as const) {
       if (v[name] !== undefined) throw new UsageError(`--${name} is for "ts86 boot", not "ts86 run"`);
     }
   }

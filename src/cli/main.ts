@@ -1,6 +1,6 @@
 // The `ts86` command: boots a Linux kernel or runs a multiboot kernel on the
 // PC board, with COM1 on standard input/output.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseCli, HELP, UsageError, type CliOptions } from './args.ts';
 import { StdioConsole } from './console.ts';
@@ -14,6 +14,7 @@ import { crashDump } from '../machine/crash-dump.ts';
 import { collectStats } from '../machine/stats.ts';
 import { openFileDisk } from '../storage/node.ts';
 import type { BlockDevice } from '../storage/block-device.ts';
+import { TracingBlockDevice } from '../storage/trace.ts';
 
 function readImage(path: string, what: string): Uint8Array {
   try {
@@ -44,6 +45,36 @@ async function openDisks(paths: string[]): Promise<BlockDevice[]> {
     throw e;
   }
   return disks;
+}
+
+interface TraceFile {
+  write(record: object): void;
+  close(): void;
+}
+
+/** --disk-trace: JSON lines, written synchronously in batches so a crash keeps all but the last few requests. */
+function openTrace(path: string): TraceFile {
+  let fd: number;
+  try {
+    fd = openSync(path, 'w');
+  } catch (e) {
+    throw new UsageError(`cannot write the disk trace "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length) writeSync(fd, pending.join(''));
+    pending = [];
+  };
+  return {
+    write(record) {
+      pending.push(JSON.stringify(record) + '\n');
+      if (pending.length >= 256) flush();
+    },
+    close() {
+      flush();
+      closeSync(fd);
+    },
+  };
 }
 
 /** Flushes (fsync) and closes the disks; problems are reported, not thrown. */
@@ -77,6 +108,7 @@ async function runMachine(opts: CliOptions): Promise<number> {
   // Disks first: a bad image is refused before anything else is set up.
   const disks = opts.command === 'boot' ? await openDisks(opts.disks) : [];
   let pc: Pc | null = null;
+  let trace: TraceFile | null = null;
   let status = 2;
   try {
     pc = new Pc({ memoryMiB: opts.memoryMiB, clock: opts.clock, noReboot: opts.noReboot });
@@ -87,11 +119,16 @@ async function runMachine(opts: CliOptions): Promise<number> {
     } else {
       const kernel = readImage(opts.kernel!, 'kernel');
       const initrd = opts.initrd ? readImage(opts.initrd, 'initrd') : undefined;
-      for (const disk of disks) pc.attachDisk(disk, { errorPolicy: opts.diskError });
+      trace = opts.diskTrace ? openTrace(opts.diskTrace) : null;
+      disks.forEach((disk, i) => {
+        const traced = trace ? new TracingBlockDevice(disk, (r) => trace!.write({ disk: i, ...r })) : disk;
+        pc!.attachDisk(traced, { errorPolicy: opts.diskError });
+      });
       m.setBootProgram(linuxBootProgram(pc, kernel, initrd, opts.append));
     }
     status = await runAndReport(pc, opts);
   } finally {
+    trace?.close();
     // Requests still in flight complete first; then everything written is made durable.
     await pc?.disksIdle();
     if (!(await closeDisks(disks)) && status === 0) status = 1;

@@ -58,3 +58,18 @@ export function read(dev: BlockDevice, sector: number, buf: Uint8Array): Promise
 export function write(dev: BlockDevice, sector: number, buf: Uint8Array, options?: WriteOptions): Promise<void> {
   return dev.writev(sector, [buf], options);
 }
+
+/**
+ * The device's contents in order, in pieces of about `pieceBytes` (whole
+ * sectors), each read only when the consumer asks for it: a raw image of any
+ * size is exported with one piece in memory at a time.
+ */
+export async function* readPieces(dev: BlockDevice, pieceBytes = 1 << 20): AsyncGenerator<Uint8Array> {
+  const total = dev.capacity * SECTOR_SIZE;
+  const step = Math.max(SECTOR_SIZE, Math.floor(pieceBytes / SECTOR_SIZE) * SECTOR_SIZE);
+  for (let pos = 0; pos < total; pos += step) {
+    const piece = new Uint8Array(Math.min(step, total - pos));
+    await dev.readv(pos / SECTOR_SIZE, [piece]);
+    yield piece;
+  }
+}

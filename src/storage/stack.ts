@@ -23,6 +23,8 @@ export interface DiskStackOptions {
 
 export interface DiskStack {
   top: BlockDevice;
+  /** The image at the bottom (read-only under an overlay). */
+  base: BlockDevice;
   policy: JournalAwarePolicy | null;
   cache: CachedBlockDevice | null;
   cow: CowOverlay | null;
@@ -49,6 +51,7 @@ export async function buildDiskStack(options: DiskStackOptions): Promise<DiskSta
   const finalTop = top;
   return {
     top: finalTop,
+    base: options.base,
     policy,
     cache,
     cow,

@@ -21,7 +21,7 @@ import {
   type MetadataStore,
 } from '../../storage/index.ts';
 import { crc32 } from '../../storage/crc32.ts';
-import type { DiskRequest } from './protocol.ts';
+import { DISCARD_CHANGES_LABEL, type DiskRequest } from './protocol.ts';
 
 export interface OpenDiskOptions {
   fetch?: typeof fetch;
@@ -63,7 +63,7 @@ export function opfsFileOverlayPath(identity: string): string {
 }
 
 /** OPFS sync access handles exist only in dedicated workers, and getDirectory() fails in some private modes. */
-async function opfsUsable(): Promise<boolean> {
+export async function opfsUsable(): Promise<boolean> {
   if (typeof FileSystemSyncAccessHandle === 'undefined' || typeof navigator === 'undefined' || !navigator.storage?.getDirectory) return false;
   try {
     await navigator.storage.getDirectory();
@@ -112,10 +112,27 @@ export function describeDisk(d: DiskRequest): string {
   }
 }
 
+/** The storage layer's own advice ("reset the overlay") names an API call; the page has a button instead. */
+function withoutAdvice(message: string): string {
+  return message.replace(/;\s*(?:reset|open it with)[^;]*$/, '');
+}
+
 export function explainDiskError(e: unknown, d: DiskRequest): StorageError {
   const what = describeDisk(d);
+  const discard = `press "${DISCARD_CHANGES_LABEL}" (under Boot images, disk and command line) to delete`;
   if (isStorageError(e)) {
     switch (e.code) {
+      case 'corrupt':
+        return new StorageError('corrupt', d.kind === 'blank'
+          ? `The data of ${what} kept in this browser is damaged, so it is not used (${withoutAdvice(e.message)}). To start again with an empty disk, ${discard} it.`
+          : `The changes kept in this browser for ${what} are damaged, so they are not used (${withoutAdvice(e.message)}). ` +
+            `To boot the original image again, ${discard} them.`, { cause: e });
+      case 'mismatch':
+        return new StorageError('mismatch', d.kind === 'blank'
+          ? `${what[0]!.toUpperCase()}${what.slice(1)} kept in this browser was created with another size (${withoutAdvice(e.message)}). ` +
+            `Boot it with that size, or ${discard} it.`
+          : `The changes kept in this browser for ${what} were made to a different image: it changed since (${withoutAdvice(e.message)}). ` +
+            `Boot the image they belong to, or ${discard} them.`, { cause: e });
       case 'quota-exceeded':
         return new StorageError('quota-exceeded',
           `The browser refused to store more data for ${what} (storage quota exceeded). Free space by deleting disks of this site ` +

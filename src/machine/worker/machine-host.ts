@@ -1,8 +1,9 @@
 // The machine as the page controls it: the object the Worker exposes through
 // comlink. It builds a PC from a boot request, runs it on a RunLoop, connects
 // COM1 and the keyboard to the page's rings, and reports what happens as
-// events. It has no DOM and no Worker globals, so tests drive it directly in
-// Node.
+// events; it also exports and discards the disks (disk-tools.ts). It has no
+// DOM and no Worker globals, so tests drive it directly in Node.
+import * as Comlink from 'comlink';
 import { Pc } from '../pc.ts';
 import { RunLoop, type RunResult } from '../run-loop.ts';
 import { linuxBootProgram } from '../boot/linux.ts';
@@ -13,9 +14,10 @@ import { RAM_OFFSET } from '../../x86/state.ts';
 import { SpscRing } from './spsc-ring.ts';
 import { RingWriter, pumpRing } from './ring-io.ts';
 import { keyboardSinkFor, type KeyboardSink } from './keyboard-sink.ts';
-import { explainDiskError, forThePage, openRequestedDisk } from './disk-open.ts';
-import type { DiskStack } from '../../storage/index.ts';
-import type { BootRequest, MachineMemory, MachineState, MachineStats, RingBuffers, WorkerEvent, WorkerEventBody } from './protocol.ts';
+import { describeDisk, explainDiskError, forThePage, openRequestedDisk } from './disk-open.ts';
+import { DiskExports, deleteStoredDisk, exportInterrupted, sameDisk } from './disk-tools.ts';
+import { StorageError, type DiskStack } from '../../storage/index.ts';
+import type { BootRequest, DiskRequest, MachineMemory, MachineState, MachineStats, RingBuffers, WorkerEvent, WorkerEventBody } from './protocol.ts';
 
 interface Session {
   id: number;
@@ -29,6 +31,9 @@ interface Session {
   /** Settles when the run loop has returned and its result was reported. */
   done: Promise<void>;
 }
+
+/** How long a paused machine's disk requests may take to finish before an export gives up. */
+const SETTLE_TIMEOUT_MS = 30_000;
 
 /** The board's VGA if it has one (it may move into pc.ts), else one attached here. */
 function attachVga(pc: Pc): Vga {
@@ -48,6 +53,7 @@ export class MachineHost {
   private session: Session | null = null;
   private state: MachineState = 'off';
   private sessions = 0;
+  private readonly exports = new DiskExports();
 
   /** Once per worker: the rings to the page and where events go. */
   connect(rings: RingBuffers, listener: (e: WorkerEvent) => void): void {
@@ -66,6 +72,8 @@ export class MachineHost {
    */
   async boot(request: BootRequest): Promise<MachineMemory> {
     await this.shutdown();
+    const wanted = request.disk;
+    if (wanted) await this.exports.fail((d) => sameDisk(d, wanted), exportInterrupted(wanted, 'a machine was started with it'));
     const id = ++this.sessions;
     const pc = new Pc({ memoryMiB: request.memoryMiB, clock: request.clock });
     const m = pc.machine;
@@ -113,6 +121,8 @@ export class MachineHost {
   /** Continues a paused machine; requests a failed disk was holding run again first. */
   resume(): void {
     if (this.session && this.state === 'paused') {
+      const used = this.session.request.disk;
+      if (used) void this.exports.fail((d) => sameDisk(d, used), exportInterrupted(used, 'the machine was resumed'));
       this.session.pc.retryHeldDisks();
       this.session.loop.resume();
       this.setState(this.session.id, 'running');
@@ -162,7 +172,69 @@ export class MachineHost {
     s.loop.stop();
     await s.done;
     this.session = null;
+    const used = s.request.disk;
+    if (used) await this.exports.fail((d) => sameDisk(d, used), exportInterrupted(used, 'its machine was turned off or started again'));
     await this.closeDisk(s);
+  }
+
+  /**
+   * The disk `request` names as a raw image, as the guest sees it (the image
+   * with this browser's changes), streamed as the page reads it: one piece in
+   * memory at a time, whatever the disk's size. The machine using the disk
+   * must be paused or stopped (a guest writing meanwhile would tear the
+   * image); a disk no machine uses is opened for the export alone.
+   */
+  async exportDisk(request: DiskRequest): Promise<ReadableStream<Uint8Array>> {
+    const s = this.session;
+    let stream: ReadableStream<Uint8Array>;
+    if (s?.disk && s.request.disk && sameDisk(s.request.disk, request)) {
+      const disk = s.disk;
+      this.refuseWhileRunning(`The running machine is using ${describeDisk(request)}: pause or power off the machine, then download it (an image copied while the guest writes would not be consistent).`);
+      try {
+        await this.requestsSettled(s);
+        if (!disk.top.readOnly) await disk.top.flush();
+      } catch (e) {
+        throw forThePage(explainDiskError(e, request));
+      }
+      if (this.session !== s || s.disk !== disk || this.state === 'running') {
+        throw forThePage(exportInterrupted(request, 'the machine was resumed or turned off'));
+      }
+      // Read below the cache: everything is flushed to there, and the guest's cached blocks stay cached.
+      stream = this.exports.stream(request, disk.cow ?? disk.base);
+    } else {
+      const disk = await openRequestedDisk(request, { cacheBytes: 0 }).catch((e: unknown) => { throw forThePage(e); });
+      stream = this.exports.stream(request, disk.top, () => disk.close());
+    }
+    return Comlink.transfer(stream, [stream]);
+  }
+
+  /**
+   * Deletes the changes this browser keeps for the disk `request` names (for
+   * a blank disk: the disk itself), without reading them, so a damaged
+   * overlay goes too. A paused or stopped machine using the disk is turned
+   * off first; a running one is left alone and this refuses.
+   */
+  async discardDiskChanges(request: DiskRequest): Promise<void> {
+    const s = this.session;
+    if (s?.request.disk && sameDisk(s.request.disk, request)) {
+      this.refuseWhileRunning(`The running machine is using ${describeDisk(request)}: pause or power off the machine, then discard the changes (a paused machine is turned off).`);
+      await this.shutdown();
+    }
+    await this.exports.fail((d) => sameDisk(d, request), exportInterrupted(request, 'its changes were discarded'));
+    await deleteStoredDisk(request).catch((e: unknown) => { throw forThePage(e); });
+  }
+
+  private refuseWhileRunning(message: string): void {
+    if (this.state === 'running') throw forThePage(new StorageError('locked', message));
+  }
+
+  /** A paused guest's disk requests may still be running; held ones (a failed disk) never finish and are left out. */
+  private async requestsSettled(s: Session): Promise<void> {
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    while (s.pc.disks.some((d) => d.blk.inflightRequests > d.blk.heldRequests)) {
+      if (Date.now() > deadline) throw new StorageError('io', `the guest's disk requests did not finish within ${SETTLE_TIMEOUT_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   /** Lets in-flight disk requests finish, then flushes and closes the disk (the overlay persists). */

@@ -1,7 +1,7 @@
 // What the page and the machine worker exchange: the comlink API's argument
 // and result types, the events the worker reports, and the shared buffers
 // set up once per worker. Plain data only (everything here crosses
-// postMessage by structured clone).
+// postMessage by structured clone), and the one label both sides use.
 
 /** The SharedArrayBuffers of the three byte rings (see spsc-ring.ts); the page creates them. */
 export interface RingBuffers {
@@ -40,6 +40,9 @@ export type DiskRequest =
   | { kind: 'url'; url: string }
   | { kind: 'blank'; name: string; sectors: number }
   | { kind: 'file'; file: Blob; name: string };
+
+/** The page's button that deletes a disk's stored changes; the worker's messages about damaged ones tell the user to press it. */
+export const DISCARD_CHANGES_LABEL = 'Discard disk changes';
 
 /** The machine's shared memory, handed to the page once per machine (no copies afterwards). */
 export interface MachineMemory {

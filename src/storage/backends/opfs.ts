@@ -106,12 +106,26 @@ export async function openOpfsDisk(path: string, options: FileDiskOptions & Opfs
 
 /** Atomic metadata (a COW dirty map) next to an OPFS disk: `<path>.meta-a` / `<path>.meta-b`. */
 export async function openOpfsMetadata(path: string): Promise<MetadataStore> {
-  const a = await openOpfsFile(`${path}.meta-a`, { create: true });
-  const b = await openOpfsFile(`${path}.meta-b`, { create: true }).catch(async (e) => {
+  const [pathA, pathB] = metadataPaths(path);
+  const a = await openOpfsFile(pathA, { create: true });
+  const b = await openOpfsFile(pathB, { create: true }).catch(async (e) => {
     await a.close();
     throw e;
   });
   return new SlotRecordStore([a, b]);
+}
+
+function metadataPaths(path: string): [string, string] {
+  return [`${path}.meta-a`, `${path}.meta-b`];
+}
+
+/**
+ * Deletes an OPFS disk and the metadata openOpfsMetadata() keeps next to it,
+ * without reading either (so a damaged one goes too). Missing files are no
+ * error; open handles are ('locked').
+ */
+export async function removeOpfsDisk(path: string): Promise<void> {
+  for (const p of [path, ...metadataPaths(path)]) await removeOpfsFile(p);
 }
 
 /** Deletes an OPFS file (no error if missing). Its handles must be closed. */

@@ -8,7 +8,7 @@
 // then saves the snapshot — so a persisted map never names a chunk whose data
 // is not durable, and reopening resumes exactly the flushed disk.
 
-import { SECTOR_SIZE, type BlockDevice, type WriteOptions } from '../block-device.ts';
+import { SECTOR_SIZE, readPieces, type BlockDevice, type WriteOptions } from '../block-device.ts';
 import { StorageError, formatBytes } from '../errors.ts';
 import { KeyedMutex } from '../keyed-mutex.ts';
 import { BlockLayer } from '../layer.ts';
@@ -211,14 +211,8 @@ export class CowOverlay extends BlockLayer {
   }
 
   /** The disk as a raw image, in pieces of `pieceBytes` (base and overlay merged). */
-  async *exportRaw(pieceBytes = 1 << 20): AsyncGenerator<Uint8Array> {
-    const total = this.capacity * SECTOR_SIZE;
-    const step = Math.max(SECTOR_SIZE, Math.floor(pieceBytes / SECTOR_SIZE) * SECTOR_SIZE);
-    for (let pos = 0; pos < total; pos += step) {
-      const piece = new Uint8Array(Math.min(step, total - pos));
-      await this.readv(pos / SECTOR_SIZE, [piece]);
-      yield piece;
-    }
+  exportRaw(pieceBytes = 1 << 20): AsyncGenerator<Uint8Array> {
+    return readPieces(this, pieceBytes);
   }
 
   protected override async doClose(): Promise<void> {

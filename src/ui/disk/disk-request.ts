@@ -1,7 +1,7 @@
 // From the public DiskOptions (createVM({ disk })) to the worker's
 // DiskRequest: URLs resolved against the page, sizes checked, so mistakes
 // show as readable errors before a machine is built. Also parses the
-// `disk=` URL parameter and describes a disk for the UI.
+// `disk=` URL parameter, describes a disk for the UI and names its download.
 import type { DiskRequest } from '../../machine/worker/protocol.ts';
 import type { DiskOptions } from '../vm/types.ts';
 import { vmError } from '../vm/errors.ts';
@@ -91,4 +91,34 @@ export function describeDiskOptions(d: DiskOptions | undefined): string {
 export function diskErrorKind(code: string | undefined, disk?: DiskOptions['kind']): 'download' | 'config' {
   const fetching = code === 'not-found' || code === 'network' || code === 'range-unsupported';
   return fetching && disk !== 'file' && disk !== 'blank' ? 'download' : 'config';
+}
+
+/** The name a downloaded copy of the disk is saved under: the disk's own name, as a raw .img. */
+export function diskImageFileName(d: DiskOptions): string {
+  let name: string;
+  switch (d.kind) {
+    case 'url': {
+      name = '';
+      try {
+        name = new URL(String(d.url), 'http://host/').pathname.split('/').pop() ?? '';
+        name = decodeURIComponent(name);
+      } catch { /* keep what there is */ }
+      break;
+    }
+    case 'blank': name = d.name ?? 'default'; break;
+    case 'file': name = d.name ?? ((d.file as Partial<File>).name || ''); break;
+  }
+  const base = name.replace(/\.(img|raw|bin)$/i, '').replace(/[\\/:*?"<>|\x00-\x1f]/g, '_').trim();
+  return `${base || 'disk'}.img`;
+}
+
+/**
+ * A StorageError from the worker: comlink keeps only name and message, and a
+ * stream's error not even the name, so the code travels as a "[code] "
+ * prefix of the message (disk-open.ts forThePage).
+ */
+export function storageErrorParts(e: unknown): { code: string; message: string } | null {
+  const message = typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string' ? (e as { message: string }).message : null;
+  const m = message === null ? null : /^\[([a-z-]+)\] ([\s\S]*)$/.exec(message);
+  return m ? { code: m[1]!, message: m[2]! } : null;
 }

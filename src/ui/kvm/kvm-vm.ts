@@ -56,6 +56,11 @@ function defaultAssetBase(): URL {
   return new URL(env?.BASE_URL ?? '/', globalThis.location?.href ?? 'http://localhost/');
 }
 
+/** The relay boots QEMU without the browser's disks, so the disk tools have nothing to act on there. */
+function notInKvmMode(what: string): VMErrorException {
+  return vmError('config', `${what} is not available in KVM mode: QEMU runs the guest on the relay's computer without the disks kept in this browser. Switch KVM mode off first.`);
+}
+
 export class KvmVM extends HandleEvents implements VMHandle {
   private currentState: VMState = 'idle';
   private opts: VMOptions;
@@ -190,6 +195,14 @@ export class KvmVM extends HandleEvents implements VMHandle {
       if (hasVm(relay.status)) await relay.quit();
     });
     this.setState('stopped');
+  }
+
+  exportDisk(): Promise<Blob> {
+    return Promise.reject(notInKvmMode('Downloading the disk image'));
+  }
+
+  discardDiskChanges(): Promise<void> {
+    return Promise.reject(notInKvmMode('Discarding disk changes'));
   }
 
   async stats(): Promise<VMStats> {

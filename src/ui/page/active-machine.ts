@@ -4,7 +4,7 @@
 // KVM mode, QEMU through the relay. Switching backends re-points it and
 // announces the new backend's state, so the views never learn that there
 // are two.
-import type { VMEventMap, VMHandle, VMOptions, VMState, VMStats } from '../vm/types.ts';
+import type { DiskOptions, VMEventMap, VMHandle, VMOptions, VMState, VMStats } from '../vm/types.ts';
 import { Emitter } from '../vm/emitter.ts';
 
 /** Every event of VMEventMap; a Record, so adding an event to the map without forwarding it does not compile. */
@@ -72,6 +72,8 @@ export class ActiveMachine implements VMHandle {
   resume(): Promise<void> { return this.current.resume(); }
   reset(): Promise<void> { return this.current.reset(); }
   stop(): Promise<void> { return this.current.stop(); }
+  exportDisk(disk?: DiskOptions): Promise<Blob> { return this.current.exportDisk(disk); }
+  discardDiskChanges(disk?: DiskOptions): Promise<void> { return this.current.discardDiskChanges(disk); }
   /** Destroys the backend in use; the page owns the others. */
   destroy(): void { this.current.destroy(); }
 }

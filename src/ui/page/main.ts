@@ -1,5 +1,6 @@
 // The main page: one VM with the serial console and the VGA screen, the
-// controls, download progress, messages and the status bar. Boot settings
+// controls, the disk's download and discard buttons, download progress,
+// messages and the status bar. Boot settings
 // come from the URL (url-params.ts) or the settings form; the VM handle is
 // exposed as window.ts86 for scripting and tests. In KVM mode (kvm-mode.ts)
 // QEMU runs the guest through the relay instead; the views hold an
@@ -13,6 +14,7 @@ import { SettingsForm } from './settings-form.ts';
 import { ActiveMachine } from './active-machine.ts';
 import { KvmMode, hasRelayLink } from './kvm-mode.ts';
 import { MachineButtons } from '../views/machine-buttons.ts';
+import { DiskActions } from '../views/disk-actions.ts';
 import { MessageView } from '../views/message-view.ts';
 import { ProgressView } from '../views/progress-view.ts';
 import { StatusBar } from '../views/status-bar.ts';
@@ -49,6 +51,7 @@ const machine = new ActiveMachine(vm);
 const settings = new SettingsForm(byId('toolbar'), byId('settings'), options,
   options.multiboot || options.kernel ? 'console=ttyS0' : 'console=ttyS0 nokaslr (the default guest\u2019s)',
   () => { void machine.boot(settings.overrides()).catch(() => {}); });
+new DiskActions(settings.disk.element, machine, () => settings.diskValue());
 new MachineButtons(byId('toolbar'), machine, () => {
   void (machine.state === 'paused' ? machine.resume() : machine.boot(settings.overrides())).catch(() => {});
 });

@@ -51,6 +51,11 @@ export class SettingsForm {
     panel.append(this.element);
   }
 
+  /** The disk the picker shows: the next boot's. */
+  diskValue(): VMOptions['disk'] {
+    return this.disk.value(this.initialDisk);
+  }
+
   /** What to boot next: the form's values over the VM's current options. */
   overrides(): Partial<VMOptions> {
     const o: Partial<VMOptions> = { memoryMiB: Number(this.memory.value) };
@@ -58,7 +63,7 @@ export class SettingsForm {
     o.append = append === '' ? undefined : append;
     const file = (input: HTMLInputElement): File | undefined => input.files?.[0] ?? undefined;
     const multiboot = file(this.multiboot), kernel = file(this.kernel), initrd = file(this.initrd);
-    o.disk = this.disk.value(this.initialDisk);
+    o.disk = this.diskValue();
     if (multiboot) o.multiboot = multiboot;
     else if (kernel) { o.kernel = kernel; o.initrd = initrd; }
     return o;

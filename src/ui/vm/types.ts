@@ -156,6 +156,19 @@ export interface VMHandle {
   reset(): Promise<void>;
   /** Powers the machine off (the worker stays ready for the next start). */
   stop(): Promise<void>;
+  /**
+   * The disk (default: the `disk` option) as a raw image, as the guest sees
+   * it: the image with the changes kept in this browser. The machine using
+   * the disk must be paused or stopped. Rejects with a VMErrorException.
+   */
+  exportDisk(disk?: DiskOptions): Promise<Blob>;
+  /**
+   * Deletes the changes this browser keeps for the disk (default: the `disk`
+   * option), even damaged ones; a blank disk is deleted. A paused or stopped
+   * machine using the disk is turned off first; while it runs this rejects
+   * (with a VMErrorException).
+   */
+  discardDiskChanges(disk?: DiskOptions): Promise<void>;
   /** Ends the worker and removes the console and screen. The handle cannot be used afterwards. */
   destroy(): void;
 }

@@ -2,7 +2,8 @@
 // screen views, and the state, events and serial streams an embedding page
 // uses. Boots go through planBoot (images, progress) and the worker's
 // comlink API; guest RAM and the VGA registers are read from the shared
-// memory the worker hands over once per machine.
+// memory the worker hands over once per machine. The disk can be exported
+// and its changes discarded through the same worker.
 import { HandleEvents } from './handle-events.ts';
 import * as Comlink from 'comlink';
 import type { MachineMemory, WorkerEvent } from '../../machine/worker/protocol.ts';
@@ -11,11 +12,13 @@ import { RingWriter, pumpRing } from '../../machine/worker/ring-io.ts';
 import { MachineWorker } from './machine-worker.ts';
 import { BootDetector, latin1, toRegExp } from './boot-detector.ts';
 import { planBoot } from './boot-plan.ts';
-import { diskErrorKind } from '../disk/disk-request.ts';
+import { diskErrorKind, diskRequest, storageErrorParts } from '../disk/disk-request.ts';
+import { diskToolError, streamToBlob } from '../disk/disk-export.ts';
+import type { DiskRequest } from '../../machine/worker/protocol.ts';
 import { classifyError, isCrossOriginIsolated, isolationError, VMErrorException, vmError } from './errors.ts';
 import { SerialConsole } from '../console/serial-console.ts';
 import { VgaScreen } from '../screen/vga-screen.ts';
-import type { VMHandle, VMOptions, VMState, VMStats } from './types.ts';
+import type { DiskOptions, VMHandle, VMOptions, VMState, VMStats } from './types.ts';
 
 /** Serial output kept for waitForOutput (as latin1 text). */
 const OUTPUT_TAIL_CHARS = 64 * 1024;
@@ -126,8 +129,9 @@ export class VM extends HandleEvents implements VMHandle {
       if (boot !== this.boots) return; // superseded by a newer boot, or destroyed
       downloads.abort(); // the other image's download is of no use now
       // Storage errors (src/storage/errors.ts) come from opening the disk in the worker; their messages say what to do.
-      const err = e instanceof Error && e.name === 'StorageError'
-        ? { kind: diskErrorKind(/^\[([a-z-]+)\] /.exec(e.message)?.[1], this.opts.disk?.kind), message: `The disk could not be opened: ${e.message.replace(/^\[[a-z-]+\] /, '')}` }
+      const storage = e instanceof Error && e.name === 'StorageError' ? storageErrorParts(e) : null;
+      const err = storage
+        ? { kind: diskErrorKind(storage.code, this.opts.disk?.kind), message: `The disk could not be opened: ${storage.message}` }
         : classifyError(e);
       this.setState('error');
       this.events.emit('error', err);
@@ -164,6 +168,33 @@ export class VM extends HandleEvents implements VMHandle {
     this.boots++;
     if (this.worker) await (await this.worker).api.shutdown();
     if (this.currentState !== 'destroyed') this.setState('stopped');
+  }
+
+  async exportDisk(disk: DiskOptions | undefined = this.opts.disk): Promise<Blob> {
+    const { mw, request, options } = await this.diskTool(disk, 'download');
+    try {
+      return await streamToBlob(await Promise.race([mw.api.exportDisk(request), mw.failed]));
+    } catch (e) {
+      throw diskToolError(e, 'download', options);
+    }
+  }
+
+  async discardDiskChanges(disk: DiskOptions | undefined = this.opts.disk): Promise<void> {
+    const { mw, request, options } = await this.diskTool(disk, 'discard');
+    try {
+      await Promise.race([mw.api.discardDiskChanges(request), mw.failed]);
+    } catch (e) {
+      throw diskToolError(e, 'discard', options);
+    }
+  }
+
+  /** The worker (started if need be: a disk can be exported or discarded before any boot) and the disk's request. */
+  private async diskTool(disk: DiskOptions | undefined, action: 'download' | 'discard'): Promise<{ mw: MachineWorker; request: DiskRequest; options: DiskOptions }> {
+    this.assertAlive();
+    if (!disk) throw vmError('config', action === 'download' ? 'There is no disk to download: this VM has none.' : 'There are no disk changes to discard: this VM has no disk.');
+    const request = diskRequest(disk);
+    if (!isCrossOriginIsolated() || !this.rings) throw isolationError();
+    return { mw: await this.ensureWorker(this.rings), request, options: disk };
   }
 
   async stats(): Promise<VMStats> {
