@@ -18,23 +18,55 @@ export interface ChunkPiece {
   segmentOffset: number;
 }
 
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Walks the pieces of chunkPieces() in place: each next() overwrites the
+ * fields, so per-request hot paths (cache hits) allocate nothing per piece.
+ */
+export class PieceCursor implements ChunkPiece {
+  chunk = 0;
+  chunkOffset = 0;
+  length = 0;
+  segment: Uint8Array = EMPTY;
+  segmentOffset = 0;
+  private pos: number;
+  private nextSegment = 0;
+
+  constructor(
+    start: number,
+    private readonly segments: readonly Uint8Array[],
+    private readonly chunkSize: number,
+  ) {
+    this.pos = start;
+  }
+
+  /** Moves to the next piece; false when the stream is exhausted. */
+  next(): boolean {
+    this.pos += this.length;
+    this.segmentOffset += this.length;
+    while (this.segmentOffset >= this.segment.length) {
+      if (this.nextSegment >= this.segments.length) {
+        this.length = 0;
+        return false;
+      }
+      this.segment = this.segments[this.nextSegment++]!;
+      this.segmentOffset = 0;
+    }
+    this.chunk = Math.floor(this.pos / this.chunkSize);
+    this.chunkOffset = this.pos - this.chunk * this.chunkSize;
+    this.length = Math.min(this.chunkSize - this.chunkOffset, this.segment.length - this.segmentOffset);
+    return true;
+  }
+}
+
 /**
  * Splits the byte stream that starts at absolute byte `start` and is made of
  * `segments` into pieces that never cross a chunk or segment boundary.
  */
 export function* chunkPieces(start: number, segments: readonly Uint8Array[], chunkSize: number): Generator<ChunkPiece> {
-  let pos = start;
-  for (const segment of segments) {
-    let segOff = 0;
-    while (segOff < segment.length) {
-      const chunk = Math.floor(pos / chunkSize);
-      const chunkOffset = pos - chunk * chunkSize;
-      const length = Math.min(chunkSize - chunkOffset, segment.length - segOff);
-      yield { chunk, chunkOffset, length, segment, segmentOffset: segOff };
-      pos += length;
-      segOff += length;
-    }
-  }
+  const c = new PieceCursor(start, segments, chunkSize);
+  while (c.next()) yield { chunk: c.chunk, chunkOffset: c.chunkOffset, length: c.length, segment: c.segment, segmentOffset: c.segmentOffset };
 }
 
 /** Chunk indexes [first, last] touched by `length` bytes at byte `start` (length > 0). */

@@ -60,6 +60,40 @@ describe('CachedBlockDevice reads', () => {
     expect(s.residentBytes).toBe(2 * BS);
   });
 
+  it('serves a read of cached blocks across segments of any size without the disk', async () => {
+    const { disk, cache } = setup(8);
+    await readSectors(cache, 0, 3 * SPB);
+    const reads = disk.log.length;
+    const before = cache.cacheStats();
+    const segs = [new Uint8Array(100), new Uint8Array(5000), new Uint8Array(2 * BS - 5100)];
+    const done = cache.readv(3, segs);
+    // Every block was cached, so the bytes are already there: nothing waited on the disk.
+    const got = new Uint8Array(2 * BS);
+    got.set(segs[0]!, 0);
+    got.set(segs[1]!, 100);
+    got.set(segs[2]!, 5100);
+    expectBytes(got, disk.volatile.subarray(3 * SECTOR_SIZE, 3 * SECTOR_SIZE + 2 * BS));
+    await done;
+    expect(disk.log.length).toBe(reads);
+    const after = cache.cacheStats();
+    expect(after.hits - before.hits).toBe(3);
+    expect(after.misses).toBe(before.misses);
+    expect(after.bytesSaved - before.bytesSaved).toBe(2 * BS);
+    expect(cache.stats().read.ops).toBe(2);
+  });
+
+  it('ages the cached blocks of a read that also misses like those of a full hit', async () => {
+    const { cache } = setup(2);
+    await readSectors(cache, 0, 1); // block 0
+    await readSectors(cache, SPB, 1); // block 1
+    await readSectors(cache, 0, 1); // touch block 0: block 1 is now the oldest
+    await readSectors(cache, SPB, 2 * SPB); // hit on block 1, miss on block 2: evicts block 0
+    expect(cache.isCached(0)).toBe(false);
+    expect(cache.isCached(SPB)).toBe(true);
+    expect(cache.isCached(2 * SPB)).toBe(true);
+    expect(cache.cacheStats()).toMatchObject({ hits: 2, misses: 3 });
+  });
+
   it('handles a disk whose size is not a multiple of the block size', async () => {
     const { disk, cache } = setup(8, 1001);
     const tail = await readSectors(cache, 996, 5);

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBlockDevice } from '../../src/storage/backends/memory.ts';
 import { StorageError } from '../../src/storage/errors.ts';
 import { SECTOR_SIZE } from '../../src/storage/block-device.ts';
+import { BlockLayer } from '../../src/storage/layer.ts';
+import type { Clock } from '../../src/storage/stats.ts';
 import { bucketOf, histogramQuantileMs, emptyOpStats, recordOp } from '../../src/storage/stats.ts';
-import { chunkPieces, sliceSegments } from '../../src/storage/segments.ts';
+import { PieceCursor, chunkPieces, sliceSegments } from '../../src/storage/segments.ts';
 import { sectors } from './fakes.ts';
 
 async function rejection(p: Promise<unknown>): Promise<StorageError> {
@@ -83,6 +85,82 @@ describe('BlockLayer validation', () => {
   });
 });
 
+/** A layer whose do* methods complete synchronously, asynchronously, or throw, as told. */
+class ScriptedLayer extends BlockLayer {
+  mode: 'sync' | 'async' | 'throw' | 'reject' = 'async';
+  constructor(clock?: Clock) {
+    super('scripted', 64, false, clock);
+  }
+  private act(): Promise<void> | void {
+    switch (this.mode) {
+      case 'sync':
+        return;
+      case 'async':
+        return Promise.resolve();
+      case 'throw':
+        throw new Error('boom');
+      case 'reject':
+        return Promise.reject(new Error('boom'));
+    }
+  }
+  protected doReadv(): Promise<void> | void {
+    return this.act();
+  }
+  protected doWritev(): Promise<void> | void {
+    return this.act();
+  }
+  protected async doFlush(): Promise<void> {
+    await this.act();
+  }
+  protected async doDiscard(): Promise<void> {
+    await this.act();
+  }
+}
+
+describe('BlockLayer op accounting', () => {
+  it('records ops that a layer completes synchronously, with their latency', async () => {
+    let now = 0;
+    const d = new ScriptedLayer(() => (now += 0.002));
+    d.mode = 'sync';
+    const p = d.readv(0, [new Uint8Array(1024)]);
+    expect(p).toBeInstanceOf(Promise);
+    await p;
+    await d.writev(2, [new Uint8Array(512)]);
+    const s = d.stats();
+    expect([s.read.ops, s.read.bytes, s.read.errors]).toEqual([1, 1024, 0]);
+    expect([s.write.ops, s.write.bytes]).toEqual([1, 512]);
+    expect(s.read.latency.counts[bucketOf(0.002)]).toBe(1);
+    expect(s.read.latency.totalMs).toBeCloseTo(0.002);
+  });
+
+  it('translates failures, thrown or rejected, and says what the op was doing', async () => {
+    const d = new ScriptedLayer();
+    for (const mode of ['throw', 'reject'] as const) {
+      d.mode = mode;
+      // A failure is always a rejection, never a synchronous throw.
+      const read = d.readv(8, [new Uint8Array(4096)]);
+      expect((await rejection(read)).message).toBe('I/O error while reading 4 KiB at sector 8 on scripted: boom');
+      expect((await rejection(d.writev(2, [new Uint8Array(1024)]))).message).toBe('I/O error while writing 1 KiB at sector 2 on scripted: boom');
+      expect((await rejection(d.flush())).message).toBe('I/O error while flushing on scripted: boom');
+      expect((await rejection(d.discard(4, 3))).message).toBe('I/O error while discarding 3 sectors at sector 4 on scripted: boom');
+    }
+    const s = d.stats();
+    for (const op of [s.read, s.write, s.flush, s.discard]) expect([op.ops, op.errors]).toEqual([2, 2]);
+    expect(s.read.bytes).toBe(0);
+  });
+
+  it('rejects refused ops rather than throwing, and counts them', async () => {
+    const d = new ScriptedLayer();
+    const p = d.readv(64, [new Uint8Array(512)]);
+    expect((await rejection(p)).code).toBe('out-of-range');
+    expect((await rejection(d.discard(63, 2))).code).toBe('out-of-range');
+    await d.close();
+    expect((await rejection(d.writev(0, [new Uint8Array(512)]))).code).toBe('closed');
+    const s = d.stats();
+    expect([s.read.errors, s.discard.errors, s.write.errors]).toEqual([1, 1, 1]);
+  });
+});
+
 describe('MemoryBlockDevice', () => {
   it('zero-fills discarded sectors', async () => {
     const d = MemoryBlockDevice.create(8);
@@ -102,8 +180,16 @@ describe('MemoryBlockDevice', () => {
 describe('latency histogram', () => {
   it('puts latencies in log2 microsecond buckets', () => {
     expect(bucketOf(0)).toBe(0);
+    expect(bucketOf(Number.NaN)).toBe(0);
     expect(bucketOf(0.0009)).toBe(0); // < 1 µs
     expect(bucketOf(0.001)).toBe(1); // [1, 2) µs
+    expect(bucketOf(0.0019999)).toBe(1);
+    expect(bucketOf(0.002)).toBe(2);
+    expect(bucketOf(0.0079999)).toBe(3); // [4, 8) µs
+    expect(bucketOf(2 ** 29 / 1000)).toBe(30);
+    expect(bucketOf((2 ** 30 - 1) / 1000)).toBe(30);
+    expect(bucketOf(2 ** 30 / 1000)).toBe(31);
+    expect(bucketOf(2 ** 40 / 1000)).toBe(31);
     expect(bucketOf(1)).toBe(10); // 1000 µs in [512, 1024)
     expect(bucketOf(1e12)).toBe(31);
   });
@@ -129,6 +215,30 @@ describe('segment helpers', () => {
       [1, 488, 24, 'b', 0],
       [2, 0, 300, 'b', 24],
     ]);
+  });
+
+  it('skips empty segments; the cursor walks the same pieces as chunkPieces', () => {
+    const a = new Uint8Array(0);
+    const b = new Uint8Array(1024);
+    const c = new Uint8Array(0);
+    const d = new Uint8Array(512);
+    const expected = [...chunkPieces(512, [a, b, c, d], 1024)].map((p) => [p.chunk, p.chunkOffset, p.length, p.segmentOffset]);
+    expect(expected).toEqual([
+      [0, 512, 512, 0],
+      [1, 0, 512, 512],
+      [1, 512, 512, 0],
+    ]);
+    const cursor = new PieceCursor(512, [a, b, c, d], 1024);
+    const walked: number[][] = [];
+    const segs: Uint8Array[] = [];
+    while (cursor.next()) {
+      walked.push([cursor.chunk, cursor.chunkOffset, cursor.length, cursor.segmentOffset]);
+      segs.push(cursor.segment);
+    }
+    expect(walked).toEqual(expected);
+    expect(segs.map((x) => (x === b ? 'b' : x === d ? 'd' : '?'))).toEqual(['b', 'b', 'd']);
+    expect(cursor.next()).toBe(false);
+    expect(new PieceCursor(0, [], 512).next()).toBe(false);
   });
 
   it('slices a segment list without copying', () => {

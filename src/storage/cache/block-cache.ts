@@ -1,9 +1,12 @@
 // Bounded LRU block cache (write-back) with statistics.
 //
 // Reads are served from cached blocks; misses are read from the layer below in
-// runs of consecutive blocks. Writes land in the cache and are written back
-// when evicted or at the next flush; flush() resolves only after the write-back
-// completed and the layer below flushed (so a flushed write is durable).
+// runs of consecutive blocks. A read whose blocks are all readable without I/O
+// (cached, or being written back) completes synchronously, without a promise
+// (see BlockLayer.doReadv), so it cannot interleave with another request.
+// Writes land in the cache and are written back when evicted or at the next
+// flush; flush() resolves only after the write-back completed and the layer
+// below flushed (so a flushed write is durable).
 // Writes with cacheHint 'bypass' skip allocation (write-through); FUA writes
 // are durable before they resolve.
 //
@@ -21,7 +24,7 @@ import { StorageError } from '../errors.ts';
 import { KeyedMutex } from '../keyed-mutex.ts';
 import { BlockLayer } from '../layer.ts';
 import { LruMap } from '../lru.ts';
-import { chunkPieces, chunkSpan, sliceSegments, type ChunkPiece } from '../segments.ts';
+import { PieceCursor, chunkPieces, chunkSpan, sliceSegments, type ChunkPiece } from '../segments.ts';
 import type { Clock } from '../stats.ts';
 import { HitRateSampler, type HitRateSample } from './hit-rate.ts';
 
@@ -168,9 +171,30 @@ export class CachedBlockDevice extends BlockLayer {
 
   // ---- reads ---------------------------------------------------------------
 
-  protected async doReadv(sector: number, segments: readonly Uint8Array[], bytes: number): Promise<void> {
+  protected doReadv(sector: number, segments: readonly Uint8Array[], bytes: number): Promise<void> | void {
     if (bytes === 0) return;
     const start = sector * SECTOR_SIZE;
+    if (this.readAllCached(start, segments, bytes)) return;
+    return this.readWithMisses(start, segments, bytes);
+  }
+
+  /**
+   * The common case, every block readable without I/O: copies synchronously,
+   * without the pending-fill map and piece list a miss needs. Returns false,
+   * having changed nothing but LRU ages, if any block is missing.
+   */
+  private readAllCached(start: number, segments: readonly Uint8Array[], bytes: number): boolean {
+    const [first, last] = chunkSpan(start, bytes, this.blockSize);
+    // Touches in ascending order, as readWithMisses does, so LRU order is the same either way.
+    for (let b = first; b <= last; b++) if (!this.cachedData(b)) return false;
+    this.hits += last - first + 1;
+    this.sampler.observe(this.hits, this.misses, this.opStart);
+    for (const c = new PieceCursor(start, segments, this.blockSize); c.next(); ) copyOut(this.peekData(c.chunk)!, c);
+    this.bytesSaved += bytes;
+    return true;
+  }
+
+  private async readWithMisses(start: number, segments: readonly Uint8Array[], bytes: number): Promise<void> {
     const [first, last] = chunkSpan(start, bytes, this.blockSize);
     const pending = new Map<number, Promise<Uint8Array>>();
     let missRunStart = -1;
@@ -194,7 +218,7 @@ export class CachedBlockDevice extends BlockLayer {
         missRunStart = -1;
       }
     }
-    this.sampler.observe(this.hits, this.misses);
+    this.sampler.observe(this.hits, this.misses, this.opStart);
     // Copy what is cached now, then what arrives.
     const waiting: ChunkPiece[] = [];
     for (const piece of chunkPieces(start, segments, this.blockSize)) {
@@ -221,8 +245,14 @@ export class CachedBlockDevice extends BlockLayer {
     if (f) f.stale = true;
   }
 
+  /** The block's current bytes if readable without I/O; marks a cached block most recently used. */
   private cachedData(b: number): Uint8Array | undefined {
     return this.lru.get(b)?.data ?? this.inflight.get(b)?.data ?? undefined;
+  }
+
+  /** cachedData() without changing the block's age. */
+  private peekData(b: number): Uint8Array | undefined {
+    return this.lru.peek(b)?.data ?? this.inflight.get(b)?.data ?? undefined;
   }
 
   /** Starts one read below for blocks [first, last] and registers it in `fills`. */
@@ -581,5 +611,7 @@ export class CachedBlockDevice extends BlockLayer {
 }
 
 function copyOut(block: Uint8Array, piece: ChunkPiece): void {
-  piece.segment.set(block.subarray(piece.chunkOffset, piece.chunkOffset + piece.length), piece.segmentOffset);
+  // A whole-block piece (the usual aligned read) needs no subarray view.
+  const src = piece.length === block.length ? block : block.subarray(piece.chunkOffset, piece.chunkOffset + piece.length);
+  piece.segment.set(src, piece.segmentOffset);
 }
