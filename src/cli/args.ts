@@ -30,6 +30,8 @@ Boot options:
                       and says so; type Ctrl-A then c (or send SIGUSR1) to retry
                       it once the cause is fixed; "report" gives the guest an
                       I/O error instead, like a failing drive.
+  --disk-queues N     request queues per disk, 1 to 16 (default 1; more than 1
+                      offers VIRTIO_BLK_F_MQ, as QEMU's num-queues does).
   --disk-trace FILE   record every request the disks receive (JSON lines:
                       disk, time in ms, op, sector, count, fua) to FILE.
 
@@ -70,6 +72,7 @@ export interface CliOptions {
   disks: string[];
   diskError: 'stop' | 'report';
   diskTrace?: string;
+  diskQueues: number;
   file?: string;
   memoryMiB: number;
   clock: 'wall' | 'deterministic';
@@ -86,6 +89,7 @@ export const OPTIONS = {
   disk: { type: 'string', multiple: true },
   'disk-error': { type: 'string' },
   'disk-trace': { type: 'string' },
+  'disk-queues': { type: 'string' },
   memory: { type: 'string' },
   clock: { type: 'string' },
   'no-reboot': { type: 'boolean' },
@@ -132,12 +136,14 @@ export function parseCli(argv: string[]): CliOptions {
     disks: v.disk ?? [],
     diskError,
     diskTrace: v['disk-trace'],
+    diskQueues: positiveNumber('disk-queues', v['disk-queues'], true) ?? 1,
     memoryMiB: positiveNumber('memory', v.memory, true) ?? 128,
     clock,
     noReboot: v['no-reboot'] ?? false,
     maxSeconds: positiveNumber('max-seconds', v['max-seconds'], false),
     stats: v.stats ?? false,
   };
+  if (opts.diskQueues > 16) throw new UsageError(`--disk-queues must be 1 to 16, got ${opts.diskQueues}`);
   if (command === 'boot') {
     if (!opts.kernel) throw new UsageError('"ts86 boot" needs --kernel FILE (a Linux bzImage)');
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
@@ -145,7 +151,7 @@ export function parseCli(argv: string[]): CliOptions {
   if (command === 'run') {
     if (positionals.length !== 2) throw new UsageError('"ts86 run" needs exactly one FILE (a multiboot ELF32 kernel)');
     opts.file = positionals[1];
-    for (const name of ['kernel', 'initrd', 'disk', 'disk-error', 'disk-trace'] as const) {
+    for (const name of ['kernel', 'initrd', 'disk', 'disk-error', 'disk-trace', 'disk-queues'] as const) {
       if (v[name] !== undefined) throw new UsageError(`--${name} is for "ts86 boot", not "ts86 run"`);
     }
   }

@@ -122,7 +122,7 @@ async function runMachine(opts: CliOptions): Promise<number> {
       trace = opts.diskTrace ? openTrace(opts.diskTrace) : null;
       disks.forEach((disk, i) => {
         const traced = trace ? new TracingBlockDevice(disk, (r) => trace!.write({ disk: i, ...r })) : disk;
-        pc!.attachDisk(traced, { errorPolicy: opts.diskError });
+        pc!.attachDisk(traced, { errorPolicy: opts.diskError, queues: opts.diskQueues });
       });
       m.setBootProgram(linuxBootProgram(pc, kernel, initrd, opts.append));
     }

@@ -78,6 +78,8 @@ export interface AttachDiskOptions {
    * machine can pause until the user fixes the cause and retryHeldDisks().
    */
   errorPolicy?: DiskErrorPolicy;
+  /** Request queues (VIRTIO_BLK_F_MQ when more than 1). Default 1. */
+  queues?: number;
 }
 
 export class Pc {
@@ -239,6 +241,7 @@ export class Pc {
       serial: options.serial ?? `ts86-disk${n}`,
       log: options.log ?? ((m) => console.warn(`[ts86 virtio-blk ${n}] ${m}`)),
       errorPolicy: options.errorPolicy,
+      numQueues: options.queues,
       onHold: (error) => this.onDiskHeld(n, error),
     });
     const pci = new VirtioPciDevice(`virtio-blk${n}`, blk, { msi: this.lapic, onInterrupt: () => this.wakeHost() });

@@ -26,6 +26,9 @@ describe('bad command lines', () => {
     expect(() => parseCli(['run', 'k', '--disk-error', 'report'])).toThrow(/--disk-error is for "ts86 boot"/);
     expect(parseCli(['boot', '--kernel', 'k']).diskError).toBe('stop');
     expect(parseCli(['boot', '--kernel', 'k', '--disk-error', 'report']).diskError).toBe('report');
+    expect(() => parseCli(['boot', '--kernel', 'k', '--disk-queues', '0'])).toThrow(/--disk-queues needs a positive whole number/);
+    expect(() => parseCli(['boot', '--kernel', 'k', '--disk-queues', '17'])).toThrow(/--disk-queues must be 1 to 16/);
+    expect(parseCli(['boot', '--kernel', 'k', '--disk-queues', '4']).diskQueues).toBe(4);
     expect(() => parseCli(['fly'])).toThrow(UsageError);
     expect(() => parseCli(['run', 'k', '--bogus'])).toThrow(/Unknown option '--bogus'/);
   });

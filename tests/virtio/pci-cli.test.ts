@@ -63,3 +63,20 @@ describe('ts86 boot --disk', () => {
     expect(stderr).toMatch(/cannot read kernel/);
   });
 });
+
+describe('Pc.attachDisk queues (ts86 boot --disk-queues)', () => {
+  it('gives the disk that many request queues and offers VIRTIO_BLK_F_MQ', async () => {
+    const { Pc } = await import('../../src/machine/pc.ts');
+    const { MemoryBlockDevice } = await import('../../src/storage/backends/memory.ts');
+    const { BlkConfigOffset } = await import('../../src/devices/virtio/blk-config.ts');
+    const { BLK_F_MQ, featureBit } = await import('../../src/devices/virtio/constants.ts');
+    const pc = new Pc({ memoryMiB: 16 });
+    pc.attachDisk(MemoryBlockDevice.create(64), { queues: 4 });
+    pc.attachDisk(MemoryBlockDevice.create(64));
+    const [mq, single] = pc.disks.map((d) => d.blk);
+    expect(mq!.readConfig(BlkConfigOffset.numQueues, 2)).toBe(4);
+    expect(mq!.offered & featureBit(BLK_F_MQ)).not.toBe(0n);
+    expect(single!.readConfig(BlkConfigOffset.numQueues, 2)).toBe(1);
+    expect(single!.offered & featureBit(BLK_F_MQ)).toBe(0n);
+  });
+});
