@@ -204,11 +204,6 @@ sector_kind:
     pop ecx
     ret
 
-fail:
-    call puts
-    mov al, 1
-    jmp exit
-
 section .data
 m_writing:  db "writer: start", 13, 10, 0
 m_flushed:  db "flushed ", 0

@@ -109,11 +109,6 @@ print_buf:
     pop esi
     ret
 
-fail:
-    call puts
-    mov al, 1
-    jmp exit
-
 section .data
 m_cap:      db "capacity: ", 0
 m_s0:       db "sector0: ", 0
