@@ -78,6 +78,9 @@ describe('the disk picker in Chromium', () => {
     expect(ranges.every((r) => /^bytes=\d+-\d+$/.test(r))).toBe(true);
     // The overlay is flushed when the guest exits, before the machine reports stopped; the same URL on a new page load resumes the same disk.
     await page.waitForSelector('#status [data-field="state"][data-state="stopped"]');
+    // The status bar reports the disk: the guest's three one-sector reads and one write, and what was fetched of the 1 MiB image.
+    const diskField = await page.waitForFunction(() => document.querySelector('#status [data-field="disk"]')?.textContent || null);
+    expect(await diskField.jsonValue()).toMatch(/^Disk 1\.5 KiB read · 512 B written · \d+\.\d KiB of 1\.0 MiB fetched · cache \d+% hits$/);
     await page.reload();
     await waitForConsole(page, /disk test done/);
     expect(await consoleText(page)).toContain('sector1 before: written by the ts86 disk guest');

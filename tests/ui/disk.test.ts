@@ -183,5 +183,8 @@ describe('MachineHost with a disk', () => {
       'sector1 after: written by the ts86 disk guest\r\n' +
       'disk test done\r\n');
     expect(events.find((e) => e.type === 'exit')).toMatchObject({ type: 'exit', status: 33 });
+    // The status bar's figures: three one-sector reads and one write by the guest, no HTTP image.
+    expect(host.stats().disk).toMatchObject({ readBytes: 3 * 512, writtenBytes: 512, fetchedBytes: null, imageBytes: null, dirtyBytes: 0 });
+    expect(host.stats().disk!.cacheHitRate).toBeGreaterThan(0); // sector 1 read back after its write
   });
 });

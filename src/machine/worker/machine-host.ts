@@ -16,6 +16,7 @@ import { RingWriter, pumpRing } from './ring-io.ts';
 import { keyboardSinkFor, type KeyboardSink } from './keyboard-sink.ts';
 import { describeDisk, explainDiskError, forThePage, openRequestedDisk } from './disk-open.ts';
 import { DiskExports, deleteStoredDisk, exportInterrupted, sameDisk } from './disk-tools.ts';
+import { diskActivity } from './disk-activity.ts';
 import { StorageError, type DiskStack } from '../../storage/index.ts';
 import type { BootRequest, DiskRequest, MachineMemory, MachineState, MachineStats, RingBuffers, WorkerEvent, WorkerEventBody } from './protocol.ts';
 
@@ -149,7 +150,7 @@ export class MachineHost {
   stats(): MachineStats {
     const s = this.session;
     if (!s) {
-      return { state: this.state, instructions: 0, guestNs: 0, busyMs: 0, haltedMs: 0, halted: false, serialTxBytes: 0, serialRxBytes: 0, memoryMiB: 0 };
+      return { state: this.state, instructions: 0, guestNs: 0, busyMs: 0, haltedMs: 0, halted: false, serialTxBytes: 0, serialRxBytes: 0, memoryMiB: 0, disk: null };
     }
     const m = s.pc.machine;
     return {
@@ -162,6 +163,7 @@ export class MachineHost {
       serialTxBytes: s.pc.com1.counters.txBytes,
       serialRxBytes: s.pc.com1.counters.rxBytes,
       memoryMiB: m.views.ramBytes >> 20,
+      disk: s.disk ? diskActivity(s.disk) : null,
     };
   }
 

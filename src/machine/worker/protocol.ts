@@ -102,4 +102,20 @@ export interface MachineStats {
   serialTxBytes: number;
   serialRxBytes: number;
   memoryMiB: number;
+  /** The attached disk's activity; null without a disk. */
+  disk: DiskActivity | null;
+}
+
+/** What the disk did since the machine was built, for the status bar. */
+export interface DiskActivity {
+  /** Bytes the guest read / wrote. */
+  readBytes: number;
+  writtenBytes: number;
+  /** A URL disk: bytes of the image fetched so far, of imageBytes. null for other disks. */
+  fetchedBytes: number | null;
+  imageBytes: number | null;
+  /** The block cache's read hit rate (null before any read, or without a cache). */
+  cacheHitRate: number | null;
+  /** Written but not yet flushed by the guest (lost if the tab closes now). */
+  dirtyBytes: number;
 }

@@ -217,6 +217,7 @@ export class KvmVM extends HandleEvents implements VMHandle {
       serialTxBytes: this.txBytes,
       serialRxBytes: this.rxBytes,
       memoryMiB: this.memoryMiB,
+      disk: null, // QEMU's disks are the relay's business
     };
   }
 

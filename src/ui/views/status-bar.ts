@@ -1,6 +1,6 @@
-// The status line: machine state, guest uptime, MIPS, memory and serial
-// traffic, refreshed once a second from the VM's stats().
-import type { VMHandle, VMState } from '../vm/types.ts';
+// The status line: machine state, guest uptime, MIPS, memory, serial
+// traffic and disk activity, refreshed once a second from the VM's stats().
+import type { DiskActivity, VMHandle, VMState } from '../vm/types.ts';
 import { formatBytes, formatDuration, formatMips } from './format.ts';
 import { h } from './dom.ts';
 
@@ -10,7 +10,7 @@ const STATE_TEXT: Record<VMState, string> = {
 
 export class StatusBar {
   readonly element: HTMLElement;
-  private readonly fields: Record<'state' | 'uptime' | 'mips' | 'memory' | 'serial', HTMLElement>;
+  private readonly fields: Record<'state' | 'uptime' | 'mips' | 'memory' | 'serial' | 'disk', HTMLElement>;
   private timer: ReturnType<typeof setInterval>;
 
   constructor(container: HTMLElement, private readonly vm: VMHandle) {
@@ -21,6 +21,7 @@ export class StatusBar {
       mips: field('mips', 'Million guest instructions per second while executing'),
       memory: field('memory', 'Guest memory'),
       serial: field('serial', 'Serial bytes sent by the guest / typed'),
+      disk: field('disk', 'Disk: bytes the guest read / wrote, how much of an HTTP image was fetched, block cache hit rate, writes not yet flushed by the guest'),
     };
     this.element = h('div', { class: 'ts86-status' }, ...Object.values(this.fields));
     container.append(this.element);
@@ -36,17 +37,26 @@ export class StatusBar {
     const s = state === 'idle' || state === 'loading' || state === 'destroyed' ? null : await this.vm.stats().catch(() => null);
     if (!s || s.memoryMiB === 0) {
       // No machine (never booted, or the boot failed): nothing to report but the state.
-      for (const k of ['uptime', 'mips', 'memory', 'serial'] as const) this.fields[k].textContent = '';
+      for (const k of ['uptime', 'mips', 'memory', 'serial', 'disk'] as const) this.fields[k].textContent = '';
       return;
     }
     this.fields.uptime.textContent = `Uptime ${formatDuration(s.uptimeSeconds)}`;
     this.fields.mips.textContent = state === 'running' && s.halted && s.mips < 1 ? 'Idle' : `${formatMips(state === 'running' ? s.mips : s.averageMips)} MIPS`;
     this.fields.memory.textContent = `${s.memoryMiB} MiB`;
     this.fields.serial.textContent = `Serial ${formatBytes(s.serialTxBytes)} out · ${formatBytes(s.serialRxBytes)} in`;
+    this.fields.disk.textContent = s.disk ? diskText(s.disk) : '';
   }
 
   dispose(): void {
     clearInterval(this.timer);
     this.element.remove();
   }
+}
+
+function diskText(d: DiskActivity): string {
+  const parts = [`Disk ${formatBytes(d.readBytes)} read · ${formatBytes(d.writtenBytes)} written`];
+  if (d.fetchedBytes !== null && d.imageBytes !== null) parts.push(`${formatBytes(d.fetchedBytes)} of ${formatBytes(d.imageBytes)} fetched`);
+  if (d.cacheHitRate !== null) parts.push(`cache ${Math.round(d.cacheHitRate * 100)}% hits`);
+  if (d.dirtyBytes > 0) parts.push(`${formatBytes(d.dirtyBytes)} unflushed`);
+  return parts.join(' · ');
 }

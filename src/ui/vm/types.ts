@@ -1,4 +1,7 @@
 // The public types of the embedding API (re-exported by src/index.ts).
+import type { DiskActivity } from '../../machine/worker/protocol.ts';
+
+export type { DiskActivity };
 
 /** Where a boot image comes from: a URL (absolute or relative to the page), or bytes the page already has (a File from a picker). */
 export type ImageSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
@@ -127,6 +130,8 @@ export interface VMStats {
   serialTxBytes: number;
   serialRxBytes: number;
   memoryMiB: number;
+  /** The disk's activity (bytes moved, a URL image's fetched bytes, cache hit rate, unflushed bytes); null without a disk. */
+  disk: DiskActivity | null;
 }
 
 export interface VMHandle {

@@ -222,6 +222,7 @@ export class VM extends HandleEvents implements VMHandle {
       serialTxBytes: s?.serialTxBytes ?? 0,
       serialRxBytes: s?.serialRxBytes ?? 0,
       memoryMiB: s?.memoryMiB ?? 0,
+      disk: s?.disk ?? null,
     };
   }
 
