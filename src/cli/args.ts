@@ -47,6 +47,13 @@ Run control and reporting:
   --max-seconds N     stop a guest still running after N seconds; exit status 124.
   --stats             print one JSON line of counters (instructions, MIPS,
                       device counters) to stderr at exit.
+  --scan-signatures FILE
+                      scan guest code pages against ClamAV signatures the
+                      first time they execute after being written: .ndb body
+                      signatures (target type 0, offset *) and .hdb MD5
+                      hashes (size 4096: a whole page). Repeat it or give a
+                      comma list. Each match is printed to stderr; --stats
+                      adds the scanner's counters.
   -h, --help          show this text.
   --version           print the version.
 
@@ -79,6 +86,7 @@ export interface CliOptions {
   noReboot: boolean;
   maxSeconds?: number;
   stats: boolean;
+  scanSignatures: string[];
 }
 
 /** Every option `ts86` accepts (the help text documents each; a test checks that). */
@@ -95,6 +103,7 @@ export const OPTIONS = {
   'no-reboot': { type: 'boolean' },
   'max-seconds': { type: 'string' },
   stats: { type: 'boolean' },
+  'scan-signatures': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -142,6 +151,7 @@ export function parseCli(argv: string[]): CliOptions {
     noReboot: v['no-reboot'] ?? false,
     maxSeconds: positiveNumber('max-seconds', v['max-seconds'], false),
     stats: v.stats ?? false,
+    scanSignatures: (v['scan-signatures'] ?? []).flatMap((s) => s.split(',')).filter((s) => s !== ''),
   };
   if (opts.diskQueues > 16) throw new UsageError(`--disk-queues must be 1 to 16, got ${opts.diskQueues}`);
   if (command === 'boot') {

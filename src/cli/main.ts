@@ -15,6 +15,8 @@ import { collectStats } from '../machine/stats.ts';
 import { openFileDisk } from '../storage/node.ts';
 import type { BlockDevice } from '../storage/block-device.ts';
 import { TracingBlockDevice } from '../storage/trace.ts';
+import { mergeSignatureSets, parseSignatureFile, signatureFileKind, SignatureError, type SignatureSet } from '../scanner/signatures.ts';
+import { attachCodeScanner, type CodeScanner } from '../scanner/code-scanner.ts';
 
 function readImage(path: string, what: string): Uint8Array {
   try {
@@ -104,7 +106,34 @@ function exitStatus(result: RunResult): number {
   }
 }
 
+/** --scan-signatures: every file parsed up front, so a bad line stops ts86 before the guest starts. */
+function readSignatures(paths: string[]): SignatureSet | null {
+  if (paths.length === 0) return null;
+  for (const path of paths) signatureFileKind(path);
+  return mergeSignatureSets(paths.map((path) => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read the signature file "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    return parseSignatureFile(path, text);
+  }));
+}
+
+function attachScanner(pc: Pc, signatures: SignatureSet): CodeScanner {
+  const scanner = attachCodeScanner(pc.machine, signatures, (d) => {
+    process.stderr.write(`ts86: scanner: ${d.name} at 0x${d.phys.toString(16)} (page first executed after a write)\n`);
+  });
+  const unusable = signatures.hash.length - scanner.matcher.pageHashCount;
+  if (unusable > 0) {
+    process.stderr.write(`ts86: scanner: ${unusable} of ${signatures.hash.length} hash signatures are for files of other sizes than a 4096-byte page and can never match\n`);
+  }
+  return scanner;
+}
+
 async function runMachine(opts: CliOptions): Promise<number> {
+  const signatures = readSignatures(opts.scanSignatures);
   // Disks first: a bad image is refused before anything else is set up.
   const disks = opts.command === 'boot' ? await openDisks(opts.disks) : [];
   let pc: Pc | null = null;
@@ -126,7 +155,8 @@ async function runMachine(opts: CliOptions): Promise<number> {
       });
       m.setBootProgram(linuxBootProgram(pc, kernel, initrd, opts.append));
     }
-    status = await runAndReport(pc, opts);
+    const scanner = signatures ? attachScanner(pc, signatures) : null;
+    status = await runAndReport(pc, opts, scanner);
   } finally {
     trace?.close();
     // Requests still in flight complete first; then everything written is made durable.
@@ -136,7 +166,7 @@ async function runMachine(opts: CliOptions): Promise<number> {
   return status;
 }
 
-async function runAndReport(pc: Pc, opts: CliOptions): Promise<number> {
+async function runAndReport(pc: Pc, opts: CliOptions, scanner: CodeScanner | null): Promise<number> {
   const m = pc.machine;
   // A guest stuck in a reset loop would flood the terminal: log the first few, then a count at exit.
   let resets = 0;
@@ -176,7 +206,9 @@ async function runAndReport(pc: Pc, opts: CliOptions): Promise<number> {
   if (result.type === 'crash') process.stderr.write(crashDump(m.cpu, result.error) + '\n' + (result.error.stack ?? '') + '\n');
   if (result.type === 'timeout') process.stderr.write(`ts86: stopped after --max-seconds ${opts.maxSeconds}\n`);
   if (opts.stats) {
-    process.stderr.write(JSON.stringify(collectStats(pc, loop, (performance.now() - t0) / 1000, result)) + '\n');
+    const stats = collectStats(pc, loop, (performance.now() - t0) / 1000, result);
+    if (scanner) stats.scanner = { ...scanner.counters, scanMs: Number(scanner.counters.scanMs.toFixed(3)) };
+    process.stderr.write(JSON.stringify(stats) + '\n');
   }
   return exitStatus(result);
 }
@@ -194,7 +226,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await runMachine(opts);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof BootImageError || e instanceof ConfigError) {
+    if (e instanceof UsageError || e instanceof BootImageError || e instanceof ConfigError || e instanceof SignatureError) {
       process.stderr.write(`ts86: ${e.message}\n`);
       return 1;
     }

@@ -14,6 +14,13 @@ const SCRATCH = POOL_SLOTS - 4;
 /** Slots at and above this one hold uncached instructions (never compiled). */
 export const SCRATCH_SLOT = SCRATCH;
 
+/**
+ * cpu.codePages value of a code page whose bytes outside its decoded code
+ * were written (the blocks stay): code decoded from it next is new to the
+ * observers, so onCodePage fires again then.
+ */
+const CODE_PAGE_DATA_WRITTEN = 2;
+
 /** Thrown by the code source when a non-first instruction would leave the page or the CS limit. */
 const END_OF_RUN = { endOfRun: true };
 
@@ -39,7 +46,11 @@ class GuestCode implements ByteSource {
 
 /** Observers of code-page events (the JIT and the code scanner hook in here). */
 export interface CodePageObserver {
-  /** A physical page is about to be decoded for the first time since it was last written. */
+  /**
+   * A physical page is about to be decoded for the first time since it was
+   * last written (or since the cache was flushed), or new code is about to be
+   * decoded from it after bytes outside its decoded code were written.
+   */
   onCodePage?(physPage: number): void;
   /** A physical page that held code was written. */
   onCodePageWritten?(physPage: number): void;
@@ -156,6 +167,10 @@ export class BlockCache {
       for (const o of this.observers) o.onCodePage?.(page);
       cpu.codePages[page] = 1;
       cpu.protectCodePage(page);
+    } else if (cpu.codePages[page] === CODE_PAGE_DATA_WRITTEN) {
+      // Code written next to live code in the same page was never seen by the observers.
+      cpu.codePages[page] = 1;
+      for (const o of this.observers) o.onCodePage?.(page);
     }
     keys.push(cs32 ? phys : -1 - phys);
     for (let b = pageOff, end = pageOff + off; b < end; b++) bits[b >>> 5] |= 1 << (b & 31);
@@ -202,6 +217,7 @@ export class BlockCache {
       const lo = Math.max(phys, p * 4096) - p * 4096;
       const hi = Math.min(end, (p + 1) * 4096) - p * 4096;
       if (this.touchesCode(p, lo, hi)) this.invalidatePage(p);
+      else this.cpu.codePages[p] = CODE_PAGE_DATA_WRITTEN;
     }
   }
 
@@ -210,6 +226,7 @@ export class BlockCache {
     const page = phys >>> 12;
     const lo = phys & 0xfff;
     if (this.touchesCode(page, lo, lo + size)) this.invalidatePage(page);
+    else this.cpu.codePages[page] = CODE_PAGE_DATA_WRITTEN;
   }
 
   /** Whether bytes [lo, hi) of a code page hold decoded instructions (true if unknown). */

@@ -17,8 +17,11 @@ import { keyboardSinkFor, type KeyboardSink } from './keyboard-sink.ts';
 import { describeDisk, explainDiskError, forThePage, openRequestedDisk } from './disk-open.ts';
 import { DiskExports, deleteStoredDisk, exportInterrupted, sameDisk } from './disk-tools.ts';
 import { diskActivity } from './disk-activity.ts';
+import { attachCodeScanner, type CodeScanner } from '../../scanner/code-scanner.ts';
+import { mergeSignatureSets, parseSignatureFile } from '../../scanner/signatures.ts';
+import { ConfigError } from '../memory.ts';
 import { StorageError, type DiskStack } from '../../storage/index.ts';
-import type { BootRequest, DiskRequest, MachineMemory, MachineState, MachineStats, RingBuffers, WorkerEvent, WorkerEventBody } from './protocol.ts';
+import type { BootRequest, SignatureFile, DiskRequest, MachineMemory, MachineState, MachineStats, RingBuffers, WorkerEvent, WorkerEventBody } from './protocol.ts';
 
 interface Session {
   id: number;
@@ -29,6 +32,8 @@ interface Session {
   memory: MachineMemory;
   /** The attached disk's storage stack (closed at shutdown), if the request asked for one. */
   disk: DiskStack | null;
+  /** The code scanner, when the request gave signatures. */
+  scanner: CodeScanner | null;
   /** Settles when the run loop has returned and its result was reported. */
   done: Promise<void>;
 }
@@ -45,6 +50,15 @@ function attachVga(pc: Pc): Vga {
   vga.attach(m.bus);
   m.addResettable(vga);
   return vga;
+}
+
+/** The request's signature files as one set; a bad file is a ConfigError that names the file and line. */
+function parseSignatures(files: SignatureFile[]) {
+  try {
+    return mergeSignatureSets(files.map((f) => parseSignatureFile(f.name, f.text)));
+  } catch (e) {
+    throw new ConfigError(`A code scanner signature file cannot be used: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 export class MachineHost {
@@ -75,6 +89,8 @@ export class MachineHost {
     await this.shutdown();
     const wanted = request.disk;
     if (wanted) await this.exports.fail((d) => sameDisk(d, wanted), exportInterrupted(wanted, 'a machine was started with it'));
+    // Signatures are checked first: a bad line refuses the boot before anything is opened.
+    const signatures = request.signatures?.length ? parseSignatures(request.signatures) : null;
     const id = ++this.sessions;
     const pc = new Pc({ memoryMiB: request.memoryMiB, clock: request.clock });
     const m = pc.machine;
@@ -104,7 +120,13 @@ export class MachineHost {
       message: 'This build has no PS/2 keyboard controller yet, so keys typed on the screen go nowhere; type into the serial console instead.',
     }));
     const memory: MachineMemory = { session: id, memory: m.views.memory, ramOffset: RAM_OFFSET, ramBytes: m.views.ramBytes, vgaStateOffset: VGA_STATE_OFFSET };
-    const session: Session = { id, request, pc, loop, keyboard, memory, disk, done: Promise.resolve() };
+    let detections = 0;
+    const scanner = signatures
+      ? attachCodeScanner(m, signatures, (d) => this.emit(id, {
+        type: 'detection', name: d.name, phys: d.phys, kind: d.kind, instructions: d.instructions, index: ++detections,
+      }))
+      : null;
+    const session: Session = { id, request, pc, loop, keyboard, memory, disk, scanner, done: Promise.resolve() };
     pc.onDiskHeld = (_disk, error) => this.diskFailed(session, error);
     this.session = session;
     this.setState(id, 'running');
@@ -150,7 +172,7 @@ export class MachineHost {
   stats(): MachineStats {
     const s = this.session;
     if (!s) {
-      return { state: this.state, instructions: 0, guestNs: 0, busyMs: 0, haltedMs: 0, halted: false, serialTxBytes: 0, serialRxBytes: 0, memoryMiB: 0, disk: null };
+      return { state: this.state, instructions: 0, guestNs: 0, busyMs: 0, haltedMs: 0, halted: false, serialTxBytes: 0, serialRxBytes: 0, memoryMiB: 0, disk: null, scanner: null };
     }
     const m = s.pc.machine;
     return {
@@ -164,6 +186,7 @@ export class MachineHost {
       serialRxBytes: s.pc.com1.counters.rxBytes,
       memoryMiB: m.views.ramBytes >> 20,
       disk: s.disk ? diskActivity(s.disk) : null,
+      scanner: s.scanner ? { ...s.scanner.counters } : null,
     };
   }
 

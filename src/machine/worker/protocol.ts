@@ -2,6 +2,9 @@
 // and result types, the events the worker reports, and the shared buffers
 // set up once per worker. Plain data only (everything here crosses
 // postMessage by structured clone), and the one label both sides use.
+import type { ScannerCounters } from '../../scanner/code-scanner.ts';
+
+export type { ScannerCounters };
 
 /** The SharedArrayBuffers of the three byte rings (see spsc-ring.ts); the page creates them. */
 export interface RingBuffers {
@@ -24,6 +27,17 @@ export interface BootRequest {
   clock?: 'wall' | 'deterministic';
   /** A virtio-blk disk the worker opens (disk-open.ts) and attaches before the machine runs. */
   disk?: DiskRequest;
+  /**
+   * ClamAV signature files (.ndb / .hdb, by name) for the code scanner
+   * (src/scanner): with any, every guest code page is scanned the first time
+   * it runs after being written, and matches are reported as 'detection' events.
+   */
+  signatures?: SignatureFile[];
+}
+
+export interface SignatureFile {
+  name: string;
+  text: string;
 }
 
 /**
@@ -86,6 +100,8 @@ export type WorkerEventBody =
    * with the guest's request held. resume() retries it. `code` is the StorageError code.
    */
   | { type: 'disk-error'; code: string; message: string }
+  /** The code scanner matched a signature in a guest code page about to run for the first time since it was written. */
+  | { type: 'detection'; name: string; phys: number; kind: 'body' | 'hash'; instructions: number; index: number }
   /** Something the user should know that is not an error (e.g. a device this build lacks). */
   | { type: 'notice'; message: string };
 
@@ -104,6 +120,8 @@ export interface MachineStats {
   memoryMiB: number;
   /** The attached disk's activity; null without a disk. */
   disk: DiskActivity | null;
+  /** The code scanner's counters; null when no signatures were given. */
+  scanner: ScannerCounters | null;
 }
 
 /** What the disk did since the machine was built, for the status bar. */

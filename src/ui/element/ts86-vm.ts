@@ -14,11 +14,12 @@ import { MachineButtons } from '../views/machine-buttons.ts';
 import { MessageView } from '../views/message-view.ts';
 import { ProgressView } from '../views/progress-view.ts';
 import { StatusBar } from '../views/status-bar.ts';
+import { detectionText } from '../views/format.ts';
 import { h } from '../views/dom.ts';
 import '../styles/theme.css';
 import '../styles/element.css';
 
-const FORWARDED: (keyof VMEventMap)[] = ['booted', 'powered-off', 'error', 'state', 'reset', 'notice'];
+const FORWARDED: (keyof VMEventMap)[] = ['booted', 'powered-off', 'error', 'state', 'reset', 'notice', 'detection'];
 
 export class Ts86VmElement extends HTMLElement {
   private machine: VM | null = null;
@@ -74,6 +75,7 @@ export class Ts86VmElement extends HTMLElement {
     });
     vm.on('error', (e) => messages.error(e));
     vm.on('notice', ({ message }) => messages.notice(message));
+    vm.on('detection', (d) => messages.notice(detectionText(d), 'detection'));
     vm.on('powered-off', (p) => messages.notice(p.reason === 'exit' ? `The guest exited with status ${p.status}.` : 'The machine powered off.', 'powered-off'));
     for (const type of FORWARDED) vm.on(type, (detail) => this.dispatchEvent(new CustomEvent(type, { detail })));
   }

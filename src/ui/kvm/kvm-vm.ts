@@ -218,6 +218,7 @@ export class KvmVM extends HandleEvents implements VMHandle {
       serialRxBytes: this.rxBytes,
       memoryMiB: this.memoryMiB,
       disk: null, // QEMU's disks are the relay's business
+      scanner: null, // scanning needs our JIT's code-page tracking
     };
   }
 

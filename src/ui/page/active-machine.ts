@@ -9,7 +9,7 @@ import { Emitter } from '../vm/emitter.ts';
 
 /** Every event of VMEventMap; a Record, so adding an event to the map without forwarding it does not compile. */
 const FORWARDED: Record<keyof VMEventMap, true> = {
-  state: true, progress: true, booted: true, 'powered-off': true, reset: true, error: true, notice: true,
+  state: true, progress: true, booted: true, 'powered-off': true, reset: true, error: true, notice: true, detection: true,
 };
 
 export class ActiveMachine implements VMHandle {

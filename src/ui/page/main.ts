@@ -18,6 +18,7 @@ import { DiskActions } from '../views/disk-actions.ts';
 import { MessageView } from '../views/message-view.ts';
 import { ProgressView } from '../views/progress-view.ts';
 import { StatusBar } from '../views/status-bar.ts';
+import { detectionText } from '../views/format.ts';
 import '../styles/theme.css';
 import '../styles/page.css';
 
@@ -71,6 +72,7 @@ machine.on('state', ({ state }) => {
 machine.on('progress', (p) => progress.update(p));
 machine.on('error', (e) => messages.error(e));
 machine.on('notice', ({ message }) => messages.notice(message));
+machine.on('detection', (d) => messages.notice(detectionText(d), 'detection'));
 machine.on('powered-off', (p) => messages.notice(p.reason === 'exit'
   ? `The machine stopped: the guest exited with status ${p.status} (isa-debug-exit).`
   : 'The machine powered off.', 'powered-off'));

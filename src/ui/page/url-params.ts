@@ -3,6 +3,7 @@
 //   ?multiboot=URL&append=CMDLINE                      a multiboot kernel
 //   &disk=URL                                          a raw disk image (virtio-blk), changes kept in this browser
 //   &disk=blank:N[:name]                               a blank persistent disk of N GiB
+//   &signatures=URL[,URL]                              ClamAV .ndb/.hdb files for the code scanner
 //   &autostart=0                                       wait for the Start button
 // URLs are relative to the page. Without kernel or multiboot the bundled guest boots.
 import type { VMOptions } from '../vm/types.ts';
@@ -39,6 +40,8 @@ export function parseParams(search: string): PageParams {
     if (d.disk) options.disk = d.disk;
     if (d.problem) problems.push(d.problem);
   }
+  const signatures = str('signatures');
+  if (signatures !== undefined) options.signatures = signatures.split(',').map((u) => u.trim()).filter(Boolean);
   const autostart = str('autostart');
   if (autostart !== undefined) options.autostart = !/^(0|false|no|off)$/i.test(autostart);
   if (options.multiboot && options.kernel) {

@@ -1,4 +1,5 @@
 // Numbers as people read them in the status bar and progress rows.
+import type { Detection } from '../vm/types.ts';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -23,4 +24,12 @@ export function formatMips(mips: number): string {
 export function formatProgress(loaded: number, total: number | null): string {
   if (total === null || total <= 0) return formatBytes(loaded);
   return `${formatBytes(loaded)} of ${formatBytes(total)} (${Math.floor((loaded / total) * 100)}%)`;
+}
+
+/** A code scanner match as a sentence for the message list. */
+export function detectionText(d: Detection): string {
+  const where = `guest physical address 0x${d.phys.toString(16).padStart(8, '0')}`;
+  // The ordinal tells two detections at one address apart (the page was rewritten and run again).
+  return `Code scanner, detection ${d.index}: signature ${d.name} matched at ${where}, in a code page about to run for the first time since it was written` +
+    (d.kind === 'hash' ? ' (the whole page matched a hash signature).' : '.');
 }

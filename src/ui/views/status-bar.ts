@@ -10,7 +10,7 @@ const STATE_TEXT: Record<VMState, string> = {
 
 export class StatusBar {
   readonly element: HTMLElement;
-  private readonly fields: Record<'state' | 'uptime' | 'mips' | 'memory' | 'serial' | 'disk', HTMLElement>;
+  private readonly fields: Record<'state' | 'uptime' | 'mips' | 'memory' | 'serial' | 'disk' | 'scanner', HTMLElement>;
   private timer: ReturnType<typeof setInterval>;
 
   constructor(container: HTMLElement, private readonly vm: VMHandle) {
@@ -21,6 +21,7 @@ export class StatusBar {
       mips: field('mips', 'Million guest instructions per second while executing'),
       memory: field('memory', 'Guest memory'),
       serial: field('serial', 'Serial bytes sent by the guest / typed'),
+      scanner: field('scanner', 'Code scanner: guest code pages scanned the first time they ran after a write, and signature matches'),
       disk: field('disk', 'Disk: bytes the guest read / wrote, how much of an HTTP image was fetched, block cache hit rate, writes not yet flushed by the guest'),
     };
     this.element = h('div', { class: 'ts86-status' }, ...Object.values(this.fields));
@@ -37,7 +38,7 @@ export class StatusBar {
     const s = state === 'idle' || state === 'loading' || state === 'destroyed' ? null : await this.vm.stats().catch(() => null);
     if (!s || s.memoryMiB === 0) {
       // No machine (never booted, or the boot failed): nothing to report but the state.
-      for (const k of ['uptime', 'mips', 'memory', 'serial', 'disk'] as const) this.fields[k].textContent = '';
+      for (const k of ['uptime', 'mips', 'memory', 'serial', 'disk', 'scanner'] as const) this.fields[k].textContent = '';
       return;
     }
     this.fields.uptime.textContent = `Uptime ${formatDuration(s.uptimeSeconds)}`;
@@ -45,6 +46,9 @@ export class StatusBar {
     this.fields.memory.textContent = `${s.memoryMiB} MiB`;
     this.fields.serial.textContent = `Serial ${formatBytes(s.serialTxBytes)} out · ${formatBytes(s.serialRxBytes)} in`;
     this.fields.disk.textContent = s.disk ? diskText(s.disk) : '';
+    this.fields.scanner.textContent = s.scanner
+      ? `Scanner ${s.scanner.pagesScanned} pages · ${s.scanner.detections} detection${s.scanner.detections === 1 ? '' : 's'}`
+      : '';
   }
 
   dispose(): void {

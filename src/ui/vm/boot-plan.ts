@@ -1,7 +1,7 @@
 // From VMOptions to what the worker boots: which images (the bundled guest
 // by default), downloaded or read with progress, the command line, and the
 // pattern that means "booted".
-import type { BootImages, DiskRequest } from '../../machine/worker/protocol.ts';
+import type { BootImages, DiskRequest, SignatureFile } from '../../machine/worker/protocol.ts';
 import { diskRequest } from '../disk/disk-request.ts';
 import type { DownloadProgress, VMOptions } from './types.ts';
 import { loadImage } from './image-source.ts';
@@ -9,7 +9,7 @@ import { download } from './downloader.ts';
 import { toRegExp } from './boot-detector.ts';
 import { vmError, VMErrorException } from './errors.ts';
 
-export interface BootPlan { images: BootImages; booted: RegExp | null; disk?: DiskRequest }
+export interface BootPlan { images: BootImages; booted: RegExp | null; disk?: DiskRequest; signatures?: SignatureFile[] }
 
 /** The fields of public/images/manifest.json the page uses (written by scripts/images). */
 interface GuestManifest { cmdline: string; prompt: string }
@@ -41,8 +41,18 @@ async function readManifest(base: URL, report: (p: DownloadProgress) => void, si
 export async function planBoot(opts: VMOptions, base: URL, report: (p: DownloadProgress) => void, signal: AbortSignal): Promise<BootPlan> {
   // The disk is checked first: a bad size or URL fails before any download.
   const disk = opts.disk ? diskRequest(opts.disk) : undefined;
-  const plan = await planImages(opts, base, report, signal);
-  return disk ? { ...plan, disk } : plan;
+  const [plan, signatures] = await Promise.all([planImages(opts, base, report, signal), loadSignatures(opts.signatures ?? [], report, signal)]);
+  return { ...plan, ...(disk ? { disk } : {}), ...(signatures.length ? { signatures } : {}) };
+}
+
+/** The code scanner's signature files as text; the worker parses them (and names a bad line). */
+async function loadSignatures(sources: NonNullable<VMOptions['signatures']>, report: (p: DownloadProgress) => void, signal: AbortSignal): Promise<SignatureFile[]> {
+  return Promise.all(sources.map(async (source, i) => {
+    const what = sources.length > 1 ? `signatures ${i + 1}` : 'signatures';
+    const file = await loadImage(source, what, (p) => report({ what, ...p, done: false }), signal);
+    report({ what, source: file.name, loaded: file.bytes.length, total: file.bytes.length, done: true });
+    return { name: file.name, text: new TextDecoder().decode(file.bytes) };
+  }));
 }
 
 async function planImages(opts: VMOptions, base: URL, report: (p: DownloadProgress) => void, signal: AbortSignal): Promise<BootPlan> {

@@ -1,7 +1,7 @@
 // The public types of the embedding API (re-exported by src/index.ts).
-import type { DiskActivity } from '../../machine/worker/protocol.ts';
+import type { DiskActivity, ScannerCounters } from '../../machine/worker/protocol.ts';
 
-export type { DiskActivity };
+export type { DiskActivity, ScannerCounters };
 
 /** Where a boot image comes from: a URL (absolute or relative to the page), or bytes the page already has (a File from a picker). */
 export type ImageSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
@@ -36,6 +36,13 @@ export interface VMOptions {
   clock?: 'wall' | 'deterministic';
   /** A virtio-blk disk for the guest (Linux sees it as /dev/vda). */
   disk?: DiskOptions;
+  /**
+   * ClamAV signature files for the code scanner, .ndb (hex body signatures)
+   * or .hdb (MD5 of a 4096-byte page), told apart by file name: URLs
+   * (relative to the page) or Files. With any, every guest code page is
+   * scanned the first time it runs after being written; matches fire `detection`.
+   */
+  signatures?: ImageSource[];
 }
 
 /**
@@ -114,6 +121,8 @@ export interface VMEventMap {
   error: VMError;
   /** Information that is not an error (e.g. the keyboard is not available in this build). */
   notice: { message: string };
+  /** The code scanner matched a signature in a guest code page about to run for the first time since it was written. */
+  detection: Detection;
 }
 
 export interface VMStats {
@@ -132,6 +141,21 @@ export interface VMStats {
   memoryMiB: number;
   /** The disk's activity (bytes moved, a URL image's fetched bytes, cache hit rate, unflushed bytes); null without a disk. */
   disk: DiskActivity | null;
+  /** The code scanner's counters (pages scanned, detections, time spent); null without signatures. */
+  scanner: ScannerCounters | null;
+}
+
+/** A code scanner match. */
+export interface Detection {
+  /** The signature's name. */
+  name: string;
+  /** Guest physical address of the match (a hash signature: the page's base). */
+  phys: number;
+  kind: 'body' | 'hash';
+  /** Guest instructions executed before the page was about to run (as of the current time slice). */
+  instructions: number;
+  /** 1 for the machine's first detection, then 2, ... */
+  index: number;
 }
 
 export interface VMHandle {

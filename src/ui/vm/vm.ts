@@ -121,7 +121,7 @@ export class VM extends HandleEvents implements VMHandle {
       if (images.kind === 'linux' && images.initrd) transfers.push(images.initrd.buffer as ArrayBuffer);
       this.detector = new BootDetector(plan.booted, (match) => this.events.emit('booted', { seconds: (performance.now() - this.bootStartedAt) / 1000, match }));
       this.bootStartedAt = performance.now();
-      const request = { memoryMiB: this.opts.memoryMiB ?? 128, images, clock: this.opts.clock, ...(plan.disk ? { disk: plan.disk } : {}) };
+      const request = { memoryMiB: this.opts.memoryMiB ?? 128, images, clock: this.opts.clock, ...(plan.disk ? { disk: plan.disk } : {}), ...(plan.signatures ? { signatures: plan.signatures } : {}) };
       const mem = await Promise.race([mw.api.boot(Comlink.transfer(request, transfers)), mw.failed]);
       if (boot !== this.boots) return;
       this.adopt(mem, 'running');
@@ -223,6 +223,7 @@ export class VM extends HandleEvents implements VMHandle {
       serialRxBytes: s?.serialRxBytes ?? 0,
       memoryMiB: s?.memoryMiB ?? 0,
       disk: s?.disk ?? null,
+      scanner: s?.scanner ?? null,
     };
   }
 
@@ -322,6 +323,9 @@ export class VM extends HandleEvents implements VMHandle {
         break;
       case 'disk-error':
         this.events.emit('error', { kind: 'disk', message: e.message, detail: `storage error code: ${e.code}` });
+        break;
+      case 'detection':
+        this.events.emit('detection', { name: e.name, phys: e.phys, kind: e.kind, instructions: e.instructions, index: e.index });
         break;
       case 'notice':
         this.events.emit('notice', { message: e.message });
