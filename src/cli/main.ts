@@ -140,7 +140,7 @@ async function runMachine(opts: CliOptions): Promise<number> {
   let trace: TraceFile | null = null;
   let status = 2;
   try {
-    pc = new Pc({ memoryMiB: opts.memoryMiB, clock: opts.clock, noReboot: opts.noReboot });
+    pc = new Pc({ memoryMiB: opts.memoryMiB, clock: opts.clock, noReboot: opts.noReboot, iommu: opts.iommu });
     const m = pc.machine;
     if (opts.command === 'run') {
       const image = readImage(opts.file!, 'kernel');
@@ -208,6 +208,7 @@ async function runAndReport(pc: Pc, opts: CliOptions, scanner: CodeScanner | nul
   if (opts.stats) {
     const stats = collectStats(pc, loop, (performance.now() - t0) / 1000, result);
     if (scanner) stats.scanner = { ...scanner.counters, scanMs: Number(scanner.counters.scanMs.toFixed(3)) };
+    if (pc.iommu) stats.iommu = { ...pc.iommu.device.domains.counters, domains: pc.iommu.device.domains.snapshot().domains.length };
     process.stderr.write(JSON.stringify(stats) + '\n');
   }
   return exitStatus(result);

@@ -75,3 +75,97 @@ export class IdentityDmaSpace implements DmaSpace {
     return this.ram.subarray(addr, addr + length);
   }
 }
+
+/** One translated piece of an access: `length` bytes from bus address `addr` live at guest physical `gpa`. */
+export interface DmaExtent {
+  gpa: number;
+  length: number;
+}
+
+/**
+ * Where bus addresses become guest physical addresses (the IOMMU). It
+ * answers for the start of an access and may cover less than asked (the
+ * access then continues with the next extent); a refused access throws
+ * DmaFault after the translator has recorded and reported it.
+ */
+export interface DmaTranslator {
+  translate(endpoint: number, addr: number, length: number, write: boolean, out: DmaExtent): void;
+}
+
+/**
+ * The DmaSpace of one endpoint behind a translator: each access is split at
+ * mapping boundaries and carried out on `inner` (guest physical addresses),
+ * so inner's bounds checks and code invalidation still apply.
+ */
+export class TranslatedDmaSpace implements DmaSpace {
+  private readonly extent: DmaExtent = { gpa: 0, length: 0 };
+  private readonly scratch = new Uint8Array(4);
+  private readonly scratchView = new DataView(this.scratch.buffer);
+
+  constructor(
+    private readonly inner: DmaSpace,
+    private readonly translator: DmaTranslator,
+    readonly endpoint: number,
+  ) {}
+
+  private check(addr: number, length: number, write: boolean): void {
+    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(length) || addr < 0 || length < 0) {
+      throw new DmaFault(addr, length, write, 'not a valid bus address');
+    }
+  }
+
+  read(addr: number, dst: Uint8Array): void {
+    this.check(addr, dst.length, false);
+    let done = 0;
+    while (done < dst.length) {
+      this.translator.translate(this.endpoint, addr + done, dst.length - done, false, this.extent);
+      const n = Math.min(this.extent.length, dst.length - done);
+      this.inner.read(this.extent.gpa, dst.subarray(done, done + n));
+      done += n;
+    }
+  }
+
+  write(addr: number, src: Uint8Array): void {
+    this.check(addr, src.length, true);
+    let done = 0;
+    while (done < src.length) {
+      this.translator.translate(this.endpoint, addr + done, src.length - done, true, this.extent);
+      const n = Math.min(this.extent.length, src.length - done);
+      this.inner.write(this.extent.gpa, src.subarray(done, done + n));
+      done += n;
+    }
+  }
+
+  read16(addr: number): number {
+    this.read(addr, this.scratch.subarray(0, 2));
+    return this.scratchView.getUint16(0, true);
+  }
+  read32(addr: number): number {
+    this.read(addr, this.scratch);
+    return this.scratchView.getUint32(0, true);
+  }
+  write16(addr: number, value: number): void {
+    this.scratchView.setUint16(0, value, true);
+    this.write(addr, this.scratch.subarray(0, 2));
+  }
+  write32(addr: number, value: number): void {
+    this.scratchView.setUint32(0, value >>> 0, true);
+    this.write(addr, this.scratch);
+  }
+
+  view(addr: number, length: number, write: boolean): Uint8Array | null {
+    this.check(addr, length, write);
+    if (length === 0) return new Uint8Array(0);
+    // Translating the whole range up front also faults a bad buffer here rather than in the bounce copy.
+    let done = 0;
+    let gpa = -1;
+    let contiguous = true;
+    while (done < length) {
+      this.translator.translate(this.endpoint, addr + done, length - done, write, this.extent);
+      if (done === 0) gpa = this.extent.gpa;
+      else if (this.extent.gpa !== gpa + done) contiguous = false;
+      done += Math.min(this.extent.length, length - done);
+    }
+    return contiguous ? this.inner.view(gpa, length, write) : null;
+  }
+}

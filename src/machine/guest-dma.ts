@@ -1,5 +1,5 @@
-// The DmaSpace every device of a machine uses: bus addresses are guest
-// physical addresses (no IOMMU yet), with bounds checks (IdentityDmaSpace),
+// The DmaSpace every device of a machine uses: guest physical addresses,
+// with bounds checks (IdentityDmaSpace),
 // plus the one thing a device write must do besides storing bytes: the CPU
 // caches decoded code per physical page, so every range a device writes
 // drops the decoded blocks of the pages it touches — as the snooping
@@ -13,6 +13,11 @@
 // invalidates at the moment the bytes land. A page without decoded code can
 // only gain some if the guest executes from a buffer while a device is still
 // filling it, which is undefined on real hardware too.
+//
+// Devices behind the IOMMU (Pc's `iommu` option) see this space through a
+// TranslatedDmaSpace for their requester ID (dma-space.ts), so translated
+// accesses still land here, as guest physical addresses, and still drop
+// decoded code.
 import { IdentityDmaSpace, type DmaSpace } from '../devices/dma-space.ts';
 import type { Machine } from './machine.ts';
 

@@ -13,12 +13,16 @@
 //   i440FX host bridge 00:00.0 ── PCI bus 0 (config 0xCF8/0xCFC)
 //      PIIX3 ISA bridge 00:01.0: PIRQA–D → ISA IRQ, reset control 0xCF9
 //      PIIX4 PM 00:01.3: ACPI PM1/PM timer/GPE0 at 0x600 (SCI IRQ 9)
-//      virtio-blk disks 00:03.0, 00:04.0, ... (attachDisk): virtio 1.2 modern
-//        PCI functions, MSI-X to the local APIC or INTA# through the PIRQs
-//   ACPI tables in the 0xE0000 segment (RSDP, RSDT, FADT, FACS, DSDT, MADT)
+//      with `iommu`: virtio-iommu 00:03.0, translating every other function
+//      virtio-blk disks 00:03.0 (00:04.0 with the IOMMU), ... (attachDisk):
+//        virtio 1.2 modern PCI functions, MSI-X to the local APIC or INTA#
+//        through the PIRQs
+//   ACPI tables in the 0xE0000 segment (RSDP, RSDT, FADT, FACS, DSDT, MADT,
+//   and VIOT with the IOMMU)
 //
 // Every device reaches guest RAM through `dma` (guest-dma.ts), which also
-// drops the CPU's decoded code for whatever a device writes.
+// drops the CPU's decoded code for whatever a device writes; behind the
+// IOMMU, through a TranslatedDmaSpace for its requester ID in front of it.
 import { Vga } from '../devices/vga.ts';
 import { Machine, type MachineOptions } from './machine.ts';
 import { Uart16550 } from '../devices/uart16550.ts';
@@ -44,6 +48,8 @@ import { createGuestDma, type GuestDmaSpace } from './guest-dma.ts';
 import type { BlockDevice } from '../storage/block-device.ts';
 import { VirtioBlk, type DiskErrorPolicy } from '../devices/virtio/blk.ts';
 import { VirtioPciDevice } from '../devices/virtio/pci-transport.ts';
+import { VirtioIommu } from '../devices/virtio/iommu.ts';
+import { TranslatedDmaSpace, type DmaSpace } from '../devices/dma-space.ts';
 
 export interface PcOptions extends MachineOptions {
   /**
@@ -52,6 +58,19 @@ export interface PcOptions extends MachineOptions {
    * wall clock, DETERMINISTIC_RTC_START_MS with a deterministic clock.
    */
   rtcStartMs?: number;
+  /**
+   * A virtio-iommu (00:03.0, described to the OS by the ACPI VIOT): every
+   * disk's DMA is then translated through the domain the guest attaches it
+   * to, and refused (with a fault event) outside its mappings.
+   */
+  iommu?: boolean;
+  /**
+   * With the IOMMU: devices the guest has not attached to a domain reach
+   * memory untranslated until the guest's driver turns bypass off (QEMU's
+   * boot-bypass, on by default there too), so a guest without a virtio-iommu
+   * driver keeps working disks. false: refused (with fault events) until attached.
+   */
+  iommuBootBypass?: boolean;
 }
 
 /** The RTC's date at power-on in deterministic mode: 2026-01-01 00:00:00 UTC. */
@@ -106,6 +125,8 @@ export class Pc {
   readonly acpi: AcpiTables;
   /** The DmaSpace every device uses: guest physical addresses, decoded code dropped on writes. */
   readonly dma: GuestDmaSpace;
+  /** The virtio-iommu and its PCI function, with PcOptions.iommu. */
+  readonly iommu: { device: VirtioIommu; pci: VirtioPciDevice } | null = null;
   /** virtio-blk disks in the order they were attached (vda, vdb, ...). */
   readonly disks: { blk: VirtioBlk; pci: VirtioPciDevice; disk: BlockDevice }[] = [];
   /**
@@ -191,6 +212,20 @@ export class Pc {
     this.pmFunction = new Piix4Acpi(bus, this.pm);
     this.pci.plug(this.pmFunction, 1, 3);
 
+    // The IOMMU takes the first expansion slot so the VIOT, built once here, can name it before any disk exists.
+    if (options.iommu) {
+      const iommuDevfn = FIRST_EXPANSION_SLOT << 3;
+      const pciFunctions = this.pci.functions;
+      const device = new VirtioIommu(this.dma, {
+        bootBypass: options.iommuBootBypass ?? true,
+        hasEndpoint: (id) => id !== iommuDevfn && id >= 0 && id < 256 && pciFunctions[id] !== undefined,
+        log: (msg) => console.warn(`[ts86 virtio-iommu] ${msg}`),
+      });
+      const fn = new VirtioPciDevice('virtio-iommu', device, { msi: this.lapic, onInterrupt: () => this.wakeHost() });
+      this.pci.plug(fn, FIRST_EXPANSION_SLOT);
+      this.iommu = { device, pci: fn };
+    }
+
     this.acpi = buildAcpiTables({
       base: ACPI_TABLES_BASE,
       pmBase: PM_BASE,
@@ -201,6 +236,7 @@ export class Pc {
       rtcCentury: CMOS_CENTURY,
       resetPort: 0xcf9,
       resetValue: 0x06,
+      viot: this.iommu ? { iommuBdf: FIRST_EXPANSION_SLOT << 3, bdfStart: 0, bdfEnd: 0xff } : undefined,
     });
     onReset({ reset: () => this.firmware() });
 
@@ -237,7 +273,10 @@ export class Pc {
     while (slot < 32 && this.pci.functions[slot << 3]) slot++;
     if (slot >= 32) throw new ConfigError('no free PCI slot for another disk');
     const n = this.disks.length;
-    const blk = new VirtioBlk(this.dma, disk, {
+    // Behind the IOMMU the device's requester ID (bus 0) is its endpoint ID, and the driver must use the DMA API (ACCESS_PLATFORM).
+    const dma: DmaSpace = this.iommu ? new TranslatedDmaSpace(this.dma, this.iommu.device, slot << 3) : this.dma;
+    const blk = new VirtioBlk(dma, disk, {
+      accessPlatform: this.iommu !== null,
       serial: options.serial ?? `ts86-disk${n}`,
       log: options.log ?? ((m) => console.warn(`[ts86 virtio-blk ${n}] ${m}`)),
       errorPolicy: options.errorPolicy,

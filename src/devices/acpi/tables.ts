@@ -2,8 +2,10 @@
 // address: RSDP (ACPI 1.0 form, found by the OS's scan of 0xE0000–0xFFFFF),
 // RSDT, FADT (revision 3 layout, for the reset register), FACS, a DSDT of
 // hand-assembled AML (\_S5 and \_SB.PCI0), and the MADT (local APIC, IOAPIC,
-// ISA overrides IRQ0 → GSI 2 and SCI IRQ 9 level/active-high, LINT1 NMI).
-// Every table carries a valid checksum.
+// ISA overrides IRQ0 → GSI 2 and SCI IRQ 9 level/active-high, LINT1 NMI),
+// and with a virtio-iommu the VIOT (ACPI 6.4 §5.2.31), which is how Linux on
+// x86 learns which PCI functions sit behind it. Every table carries a valid
+// checksum.
 import * as aml from './aml.ts';
 import { SLP_TYP_S5, PM1_STS, PM1_CNT, PM_TMR, GPE0_STS, GPE0_LEN } from './pm.ts';
 
@@ -20,6 +22,16 @@ export interface AcpiConfig {
   /** Port and value of the reset register (PIIX 0xCF9, 0x06 for a hard reset). */
   resetPort: number;
   resetValue: number;
+  /** A virtio-pci IOMMU and the PCI functions it translates (segment 0); adds a VIOT. */
+  viot?: ViotConfig;
+}
+
+export interface ViotConfig {
+  /** The IOMMU's own bus<<8 | devfn. */
+  iommuBdf: number;
+  /** Translated requester IDs, inclusive; endpoint ID = requester ID. The IOMMU may lie inside (the OS skips it). */
+  bdfStart: number;
+  bdfEnd: number;
 }
 
 const OEM_ID = 'TS86  ';
@@ -132,6 +144,29 @@ function madt(c: AcpiConfig): number[] {
   return table('APIC', 1, body);
 }
 
+const VIOT_NODE_PCI_RANGE = 1;
+const VIOT_NODE_VIRTIO_IOMMU_PCI = 3;
+const VIOT_HEADER = 48;
+const VIOT_IOMMU_NODE = 16;
+const VIOT_PCI_RANGE_NODE = 24;
+
+export function viot(v: ViotConfig): number[] {
+  const iommuNode = VIOT_HEADER; // output_node is an offset from the start of the table
+  const body = [
+    ...le(2, 2), // node_count
+    ...le(VIOT_HEADER, 2), // node_offset
+    ...new Array<number>(8).fill(0),
+    VIOT_NODE_VIRTIO_IOMMU_PCI, 0, ...le(VIOT_IOMMU_NODE, 2), ...le(0, 2), ...le(v.iommuBdf, 2), ...new Array<number>(8).fill(0),
+    VIOT_NODE_PCI_RANGE, 0, ...le(VIOT_PCI_RANGE_NODE, 2),
+    ...le(v.bdfStart, 4), // endpoint_start: endpoint IDs are the requester IDs
+    ...le(0, 2), ...le(0, 2), // segment start, end
+    ...le(v.bdfStart, 2), ...le(v.bdfEnd, 2),
+    ...le(iommuNode, 2),
+    ...new Array<number>(6).fill(0),
+  ];
+  return table('VIOT', 0, body);
+}
+
 export interface AcpiTables {
   bytes: Uint8Array;
   rsdp: number;
@@ -140,6 +175,8 @@ export interface AcpiTables {
   facs: number;
   dsdt: number;
   madt: number;
+  /** 0 without an IOMMU. */
+  viot: number;
 }
 
 export function buildAcpiTables(c: AcpiConfig): AcpiTables {
@@ -154,9 +191,16 @@ export function buildAcpiTables(c: AcpiConfig): AcpiTables {
   img.align(4);
   const madtAt = img.append(madt(c));
   img.align(4);
-  const rsdtAt = img.append(table('RSDT', 1, [...le(fadtAt, 4), ...le(madtAt, 4)]));
+  const entries = [fadtAt, madtAt];
+  let viotAt = 0;
+  if (c.viot) {
+    viotAt = img.append(viot(c.viot));
+    img.align(4);
+    entries.push(viotAt);
+  }
+  const rsdtAt = img.append(table('RSDT', 1, entries.flatMap((a) => le(a, 4))));
   const rsdp = [...ascii('RSD PTR '), 0, ...ascii(OEM_ID), 0, ...le(rsdtAt, 4)];
   rsdp[8] = checksum(rsdp);
   for (let i = 0; i < 20; i++) img.bytes[rsdpAt - c.base + i] = rsdp[i];
-  return { bytes: Uint8Array.from(img.bytes), rsdp: rsdpAt, rsdt: rsdtAt, fadt: fadtAt, facs: facsAt, dsdt: dsdtAt, madt: madtAt };
+  return { bytes: Uint8Array.from(img.bytes), rsdp: rsdpAt, rsdt: rsdtAt, fadt: fadtAt, facs: facsAt, dsdt: dsdtAt, madt: madtAt, viot: viotAt };
 }
