@@ -114,26 +114,24 @@ export class TranslatedDmaSpace implements DmaSpace {
     }
   }
 
-  read(addr: number, dst: Uint8Array): void {
-    this.check(addr, dst.length, false);
+  /** Splits [addr, addr + buf.length) where mappings end and hands each translated piece to `access`. */
+  private pieces(addr: number, buf: Uint8Array, write: boolean, access: (gpa: number, piece: Uint8Array) => void): void {
+    this.check(addr, buf.length, write);
     let done = 0;
-    while (done < dst.length) {
-      this.translator.translate(this.endpoint, addr + done, dst.length - done, false, this.extent);
-      const n = Math.min(this.extent.length, dst.length - done);
-      this.inner.read(this.extent.gpa, dst.subarray(done, done + n));
+    while (done < buf.length) {
+      this.translator.translate(this.endpoint, addr + done, buf.length - done, write, this.extent);
+      const n = Math.min(this.extent.length, buf.length - done);
+      access(this.extent.gpa, buf.subarray(done, done + n));
       done += n;
     }
   }
 
+  read(addr: number, dst: Uint8Array): void {
+    this.pieces(addr, dst, false, (gpa, piece) => this.inner.read(gpa, piece));
+  }
+
   write(addr: number, src: Uint8Array): void {
-    this.check(addr, src.length, true);
-    let done = 0;
-    while (done < src.length) {
-      this.translator.translate(this.endpoint, addr + done, src.length - done, true, this.extent);
-      const n = Math.min(this.extent.length, src.length - done);
-      this.inner.write(this.extent.gpa, src.subarray(done, done + n));
-      done += n;
-    }
+    this.pieces(addr, src, true, (gpa, piece) => this.inner.write(gpa, piece));
   }
 
   read16(addr: number): number {

@@ -186,22 +186,12 @@ export class VirtioBlk extends VirtioDevice {
   // ---- request intake ------------------------------------------------------------
 
   protected processQueue(q: SplitVirtqueue): void {
-    // With EVENT_IDX, buffers can arrive between the last check and avail_event being published: look again.
-    for (;;) {
-      let n = q.pending();
-      if (n === 0) {
-        q.publishAvailEvent();
-        if (q.pending() === 0) return;
-        continue;
-      }
-      while (n-- > 0) {
-        const chain = q.takeNext();
-        const active = this.activeHeads[q.index]!;
-        if (active.has(chain.head)) throw new Error(`queue ${q.index}: chain head ${chain.head} was made available again while still in use`);
-        active.add(chain.head);
-        this.start(q, chain);
-      }
-    }
+    const active = this.activeHeads[q.index]!;
+    this.drainQueue(q, (chain) => {
+      if (active.has(chain.head)) throw new Error(`queue ${q.index}: chain head ${chain.head} was made available again while still in use`);
+      active.add(chain.head);
+      this.start(q, chain);
+    });
   }
 
   private start(q: SplitVirtqueue, chain: DescriptorChain): void {

@@ -19,6 +19,7 @@ import {
   featureBit,
 } from './constants.ts';
 import { SplitVirtqueue, type VirtqueueState } from './queue.ts';
+import type { DescriptorChain } from './chain.ts';
 
 export type InterruptKind = 'queue' | 'config';
 
@@ -188,6 +189,23 @@ export abstract class VirtioDevice {
 
   /** Takes and starts every available request of `q`. */
   protected abstract processQueue(q: SplitVirtqueue): void;
+
+  /**
+   * Hands every chain the driver made available on q to `take`. With
+   * EVENT_IDX, buffers can arrive between the last check and avail_event
+   * being published, so it looks again after publishing.
+   */
+  protected drainQueue(q: SplitVirtqueue, take: (chain: DescriptorChain) => void): void {
+    for (;;) {
+      let n = q.pending();
+      if (n === 0) {
+        q.publishAvailEvent();
+        if (q.pending() === 0) return;
+        continue;
+      }
+      while (n-- > 0) take(q.takeNext());
+    }
+  }
 
   /** Completes a request: used-ring entry, then a notification if the driver wants one. */
   protected pushUsed(q: SplitVirtqueue, head: number, writtenLength: number, generation: number): void {

@@ -174,15 +174,7 @@ export class VirtioIommu extends VirtioDevice implements DmaTranslator {
   protected processQueue(q: SplitVirtqueue): void {
     // Event buffers wait until a fault needs one.
     if (q.index === IOMMU_EVENT_QUEUE) return;
-    for (;;) {
-      let n = q.pending();
-      if (n === 0) {
-        q.publishAvailEvent();
-        if (q.pending() === 0) return;
-        continue;
-      }
-      while (n-- > 0) this.handle(q, q.takeNext());
-    }
+    this.drainQueue(q, (chain) => this.handle(q, chain));
   }
 
   private handle(q: SplitVirtqueue, chain: DescriptorChain): void {
