@@ -13,6 +13,13 @@ const MAX_BLOCK = 64;
 const SCRATCH = POOL_SLOTS - 4;
 /** Slots at and above this one hold uncached instructions (never compiled). */
 export const SCRATCH_SLOT = SCRATCH;
+/** Entries in the fast lookup cache (a power of two). */
+export const FAST_SIZE = 4096;
+
+/** The fast lookup cache's index for an EIP. */
+export function fastIndex(eip: number): number {
+  return (eip ^ (eip >>> 12)) & (FAST_SIZE - 1);
+}
 
 /**
  * cpu.codePages value of a code page whose bytes outside its decoded code
@@ -75,15 +82,31 @@ export class BlockCache {
   readonly observers: CodePageObserver[] = [];
   /** Counters for --stats. */
   readonly counters = { blocksDecoded: 0, pagesInvalidated: 0, poolFlushes: 0 };
+  /** Pool slots holding cached blocks: [0, slotsInUse). */
+  get slotsInUse(): number {
+    return this.next;
+  }
   /** Physical address of the block the last lookup returned. */
   lastPhys = 0;
+  /**
+   * Direct-mapped cache from EIP to block, for flat 32-bit code (cpu.flatCode):
+   * an entry holds the TLB entry of the code page seen when it was filled,
+   * and the same TLB entry means the same physical code with the same
+   * permissions, so the translation and the map lookup can be skipped.
+   * Emptied whenever blocks are dropped.
+   */
+  readonly fastEip = new Int32Array(FAST_SIZE).fill(-1);
+  readonly fastTlb = new Int32Array(FAST_SIZE);
+  readonly fastSlot = new Int32Array(FAST_SIZE);
 
   constructor(private readonly cpu: Cpu) {
     this.src = new GuestCode(cpu);
   }
 
   clear(): void {
-    this.cpu.jit?.clear();
+    this.fastEip.fill(-1);
+    // Heat and regions are only recorded for cached blocks: slots below `next`.
+    this.cpu.jit?.clear(this.next);
     for (const page of this.pageKeys.keys()) this.cpu.codePages[page] = 0;
     this.map32.clear();
     this.map16.clear();
@@ -107,10 +130,17 @@ export class BlockCache {
     this.lastPhys = phys;
     const cacheable = phys < cpu.ramBytes && cpu.bus.mmioPages[phys >>> 12] === 0;
     if (cacheable) {
-      const hit = (cs32 ? this.map32 : this.map16).get(phys);
-      if (hit !== undefined) return hit;
+      let slot = (cs32 ? this.map32 : this.map16).get(phys);
+      if (slot === undefined) slot = this.decodeBlock(lin, eip, phys, cs32, true);
+      if (cpu.flatCode && slot < SCRATCH) {
+        const h = fastIndex(eip);
+        this.fastEip[h] = eip;
+        this.fastTlb[h] = cpu.tlb[lin >>> 12];
+        this.fastSlot[h] = slot;
+      }
+      return slot;
     }
-    return this.decodeBlock(lin, eip, phys, cs32, cacheable);
+    return this.decodeBlock(lin, eip, phys, cs32, false);
   }
 
   private decodeBlock(lin: number, eip: number, phys: number, cs32: boolean, cacheable: boolean): number {
@@ -182,6 +212,7 @@ export class BlockCache {
     const keys = this.pageKeys.get(page);
     this.cpu.codePages[page] = 0;
     if (!keys) return;
+    this.fastEip.fill(-1);
     for (const k of keys) {
       if (k >= 0) this.map32.delete(k); else this.map16.delete(-1 - k);
     }

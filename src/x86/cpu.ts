@@ -59,6 +59,12 @@ export class Cpu {
   readonly st8: Uint8Array;
   readonly st16: Uint16Array;
 
+  /**
+   * 32-bit code with CS base 0 and a 4 GiB limit (EIP is the linear address
+   * and never past the limit): the block cache's fast lookup applies. Set by
+   * updateMode, which runs after every CS load.
+   */
+  flatCode = false;
   /** TLB permission bit the current CPL needs for a fast read / write. */
   tlbReadMask = TLB_READ;
   tlbWriteMask = TLB_WRITE;
@@ -165,6 +171,7 @@ export class Cpu {
     if (!(m & MODE_V86) && (st[S.SEG_ACCESS + Seg.CS] & 0x4000)) m |= MODE_CS32;
     if (!(m & MODE_V86) && (st[S.SEG_ACCESS + Seg.SS] & 0x4000)) m |= MODE_SS32;
     st[S.MODE] = m;
+    this.flatCode = (m & MODE_CS32) !== 0 && st[S.SEG_BASE + Seg.CS] === 0 && st[S.SEG_LIMIT + Seg.CS] === -1;
     const user = st[S.CPL] === 3;
     this.tlbReadMask = user ? TLB_USER_READ : TLB_READ;
     this.tlbWriteMask = user ? TLB_USER_WRITE : TLB_WRITE;

@@ -2,7 +2,7 @@
 // per instruction) so that decoding allocates nothing per instruction and the
 // interpreter reads operands with plain indexed loads.
 
-export const POOL_SLOTS = 1 << 18;
+export const POOL_SLOTS = 1 << 19;
 
 /** Slot attribute bits. */
 export const A_O32 = 1;      // operand size 32

@@ -1,18 +1,28 @@
 // The execute loop: runs decoded blocks, delivers exceptions (escalating to
 // #DF and to a triple-fault reset as the SDM's table 6-5 says) and hardware
 // interrupts at instruction boundaries. Nothing here allocates.
-import { S, Seg, FLAG_IF, FLAG_TF } from './state.ts';
+import { S, FLAG_IF, FLAG_TF } from './state.ts';
 import { FAULT, Vec, hasErrorCode, VECTOR_NAMES } from './faults.ts';
 import { EXEC } from './table/index.ts';
 import { NEEDS_EIP } from './decoder.ts';
 import type { Cpu } from './cpu.ts';
 import { deliverInterrupt, IntKind } from './interrupts.ts';
-import { CACHE_SIZE } from './jit-js/jit.ts';
-import { EXIT_SLOW, type Region } from './jit-js/compiler.ts';
-import { SCRATCH_SLOT as HEAT_SLOTS } from './block-cache.ts';
+import { EXIT_SLOW, EXIT_BRANCH, type Region } from './jit-js/compiler.ts';
+import { SCRATCH_SLOT as HEAT_SLOTS, fastIndex } from './block-cache.ts';
 
 const CONTRIBUTORY = new Uint8Array(32);
 for (const v of [0, 10, 11, 12, 13]) CONTRIBUTORY[v] = 1;
+
+/**
+ * Calls a compiled region. Every region is a different function, so this call
+ * site must never be specialised to one of them (the JS engine would inline
+ * it and deoptimise the whole dispatch loop at the next region): it is made
+ * megamorphic before anything runs.
+ */
+function callRegion(fn: (entry: number, budget: number) => number, entry: number, budget: number): number {
+  return fn(entry, budget);
+}
+for (let k = 0; k < 8; k++) callRegion(new Function('e', 'b', `return ${k};`) as (e: number, b: number) => number, 0, 0);
 
 /** Counters for --stats and the crash dump. */
 export const interpreterCounters = { exceptions: 0, interrupts: 0, tripleFaults: 0 };
@@ -31,10 +41,11 @@ export function runInstructions(cpu: Cpu, budget: number): number {
   const regionOf = jit.regionOf;
   const heat = jit.heat;
   const tlb = cpu.tlb;
-  const cacheEip = jit.cacheEip, cacheTlb = jit.cacheTlb, cacheRegion = jit.cacheRegion, cacheEntry = jit.cacheEntry;
+  const blocks = cpu.blocks;
+  const fastEip = blocks.fastEip, fastTlb = blocks.fastTlb, fastSlot = blocks.fastSlot;
+  const entryOf = jit.entryOf;
   const useJit = jit.enabled;
   const hot = jit.hotThreshold;
-  if (useJit) jit.used = true;
   let done = 0;
   // Instructions left in a block a compiled region stopped in the middle of
   // (a memory access off its fast path): they run here before anything else,
@@ -53,45 +64,66 @@ export function runInstructions(cpu: Cpu, budget: number): number {
     let blockEip = 0;
     let region: Region | undefined;
     try {
-      if (useJit && rest === 0) {
-        // From one region straight to the next: the EIP cache stands in for
-        // the block lookup (same EIP, same TLB entry for the code page).
-        const eip = st[S.EIP];
-        const h = (eip ^ (eip >>> 12)) & (CACHE_SIZE - 1);
-        const e = tlb[eip >>> 12];
-        if (cacheEip[h] === eip && cacheTlb[h] === e && (e & cpu.tlbReadMask) !== 0 && (st[S.EFLAGS] & FLAG_TF) === 0) {
-          region = cacheRegion[h]!;
-          const r = region.fn(cacheEntry[h], budget - done);
-          if (r >= 0) {
+      // The block at CS:EIP: in flat 32-bit code, from the fast lookup cache
+      // when it holds this EIP with the code page's current TLB entry.
+      blockEip = st[S.EIP];
+      let phys = -1;
+      if (cpu.flatCode) {
+        const h = fastIndex(blockEip);
+        const e = tlb[blockEip >>> 12];
+        if (fastEip[h] === blockEip && fastTlb[h] === e && (e & cpu.tlbReadMask) !== 0) {
+          first = fastSlot[h];
+          phys = (e & ~0xfff) | (blockEip & 0xfff);
+          const r = (cpu.recentIndex = (cpu.recentIndex + 1) & 15);
+          cpu.recentBlocks[r] = blockEip;
+          cpu.recentCs32[r] = 1;
+        }
+      }
+      if (first < 0) {
+        first = blocks.lookup();
+        phys = blocks.lastPhys;
+      }
+      const singleStep = (st[S.EFLAGS] & FLAG_TF) !== 0;
+      if (rest === 0 && useJit && !singleStep) {
+        // The JS tier: a compiled region runs this block and whatever it
+        // branches to, and then, for as long as nothing else needs the loop
+        // above, the regions that follow (a region that left at a branch ran
+        // no handler that could have set an interrupt shadow, halted the CPU
+        // or changed the mode).
+        region = regionOf[first];
+        if (region === undefined) {
+          if (first < HEAT_SLOTS && heat[first] < hot && ++heat[first] === hot) jit.onHot(first, phys);
+        } else {
+          let ran = false;
+          for (;;) {
+            const r = callRegion(region.fn, entryOf[first], budget - done);
+            if (r < 0) break;
+            region = undefined;
+            ran = true;
             done += r;
-            if (cpu.jitExit === EXIT_SLOW) rest = cpu.jitRest;
-            continue;
+            const exit = cpu.jitExit;
+            if (exit !== EXIT_BRANCH) {
+              if (exit === EXIT_SLOW) rest = cpu.jitRest;
+              break;
+            }
+            if (done >= budget || cpu.stopRequested || (st[S.IRQ_PENDING] !== 0 && (st[S.EFLAGS] & FLAG_IF) !== 0) || !cpu.flatCode) break;
+            const eip = st[S.EIP];
+            const h = fastIndex(eip);
+            const e = tlb[eip >>> 12];
+            if (fastEip[h] !== eip || fastTlb[h] !== e || (e & cpu.tlbReadMask) === 0) break;
+            first = fastSlot[h];
+            region = regionOf[first];
+            if (region === undefined) break;
           }
+          if (ran) continue;
+          // The region's guard failed: the interpreter runs the block.
           region = undefined;
         }
       }
-      first = cpu.blocks.lookup();
-      blockEip = st[S.EIP];
       let n = pool.blockLen[first];
-      const singleStep = (st[S.EFLAGS] & FLAG_TF) !== 0;
       if (rest > 0) {
         if (n > rest) n = rest;
         rest = 0;
-      } else if (useJit && !singleStep) {
-        // The JS tier: a compiled region runs this block and any it branches to.
-        region = regionOf[first];
-        if (region !== undefined) {
-          if (st[S.SEG_BASE + Seg.CS] === 0) jit.cache(blockEip, region, jit.entryOf[first]);
-          const r = region.fn(jit.entryOf[first], budget - done);
-          if (r >= 0) {
-            done += r;
-            if (cpu.jitExit === EXIT_SLOW) rest = cpu.jitRest;
-            continue;
-          }
-          region = undefined;
-        } else if (first < HEAT_SLOTS && heat[first] < hot && ++heat[first] === hot) {
-          jit.onHot(first, cpu.blocks.lastPhys);
-        }
       }
       if (singleStep) n = 1;
       const left = budget - done;
@@ -157,6 +189,7 @@ export function runInstructions(cpu: Cpu, budget: number): number {
     }
   }
   cpu.addInstructions(done);
+  if (useJit) jit.ran(done, blocks.slotsInUse);
   return done;
 }
 

@@ -60,6 +60,28 @@ export function readTsc(cpu: Cpu): bigint {
   return BigInt.asUintN(64, cpu.hooks.readTsc() + tscOffset(cpu));
 }
 
+const EXACT_IN_DOUBLE = 1n << 53n;
+/** The TSC's low and high words, as readTscWords left them. */
+export const tscWords = { lo: 0, hi: 0 };
+
+/** readTsc split into 32-bit words (tscWords), for RDTSC and RDMSR. */
+export function readTscWords(cpu: Cpu): void {
+  const t = cpu.hooks.readTsc();
+  const st = cpu.st;
+  // Linux reads the TSC constantly (sched_clock, delays) and BigInt arithmetic
+  // allocates: with no WRMSR offset and a count doubles hold exactly, split it
+  // as a double.
+  if (st[S.TSC_OFFSET_LO] === 0 && st[S.TSC_OFFSET_HI] === 0 && t >= 0n && t < EXACT_IN_DOUBLE) {
+    const n = Number(t);
+    tscWords.lo = n | 0;
+    tscWords.hi = (n / 4294967296) | 0;
+    return;
+  }
+  const u = BigInt.asUintN(64, t + tscOffset(cpu));
+  tscWords.lo = Number(u & 0xffffffffn) | 0;
+  tscWords.hi = Number(u >> 32n) | 0;
+}
+
 function writeTsc(cpu: Cpu, value: bigint): void {
   const offset = BigInt.asUintN(64, value - cpu.hooks.readTsc());
   cpu.st[S.TSC_OFFSET_LO] = Number(offset & 0xffffffffn) | 0;
@@ -71,12 +93,11 @@ export function readMsr(cpu: Cpu, index: number): void {
   const st = cpu.st;
   let lo = 0, hi = 0;
   switch (index >>> 0) {
-    case Msr.TSC: {
-      const t = readTsc(cpu);
-      lo = Number(t & 0xffffffffn) | 0;
-      hi = Number(t >> 32n) | 0;
+    case Msr.TSC:
+      readTscWords(cpu);
+      lo = tscWords.lo;
+      hi = tscWords.hi;
       break;
-    }
     case Msr.PLATFORM_ID: break;
     case Msr.APIC_BASE: lo = st[S.APIC_BASE_LO]; hi = st[S.APIC_BASE_HI]; break;
     case Msr.BIOS_SIGN_ID: hi = UCODE_REV; break;

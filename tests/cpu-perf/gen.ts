@@ -116,7 +116,7 @@ export class ProgramGen {
       case 22: this.withMem((m) => r.pick([`set${cc} byte ${m}`, `cmov${cc} ${r32}, ${m}`])); break;
       case 23: L.push(`${r.pick(SHIFT)} ${r.pick([r32, r8, r16, r32])}, ${r.pick(['1', 'cl', `${r.int(40)}`, `${r.int(4) * 8}`])}`); break;
       case 24: L.push(r.pick([`imul ${r32}, ${s32}`, `imul ${r32}, ${s32}, ${this.imm()}`, `mul ${s32}`, `imul ${s32}`, `imul ${r16}, ${r.pick(R16)}`, `imul ${r16}, ${r.pick(R16)}, ${r.int(65536) - 32768}`, `bt ${r32}, ${s32}`, `bts ${r32}, ${r.int(32)}`, `bsf ${r32}, ${s32}`])); break;
-      case 25: L.push(r.pick(['cwde', 'cdq', 'cbw', 'clc', 'stc', 'cmc', 'cld', 'std', 'lahf', 'sahf', 'nop', 'salc'])); break;
+      case 25: L.push(r.pick(['cwde', 'cdq', 'cbw', 'clc', 'stc', 'cmc', 'cld', 'std', 'lahf', 'sahf', 'nop', 'salc', 'rdtsc', 'mov eax, 1\ncpuid', 'xor eax, eax\ncpuid'])); break;
       case 26: {
         // push/pop pair with work in between.
         const what = r.pick([r32, this.imm(), 'dword [esi+8]', 'esp']);

@@ -32,9 +32,10 @@ export interface RunOptions {
   window?: Uint8Array;
   /** Run at CPL 3 (user pages; the window's last page supervisor-only). */
   user?: boolean;
-  /** FS and GS bases (4 GiB limits). */
+  /** FS and GS bases (4 GiB limits unless fsLimit is given: a byte-granular FS limit). */
   fsBase?: number;
   gsBase?: number;
+  fsLimit?: number;
   /** Interpretations before a block is compiled (default 8). */
   hot?: number;
   /** Instructions per runSlice (the budget a region must respect). */
@@ -113,6 +114,10 @@ export function run(code: Uint8Array, o: RunOptions): RunResult {
   }
   st[S.SEG_BASE + Seg.FS] = o.fsBase ?? 0;
   st[S.SEG_BASE + Seg.GS] = o.gsBase ?? 0;
+  if (o.fsLimit !== undefined) {
+    st[S.SEG_LIMIT + Seg.FS] = o.fsLimit;
+    st[S.SEG_ACCESS + Seg.FS] &= ~0x8000; // byte granular
+  }
   st[S.CR + 3] = PD;
   st[S.CR] |= 0x8001_0000 | 0; // PG, WP
   cpu.updateMode();

@@ -1,40 +1,54 @@
-// The JS block compiler: turns the hot decoded blocks of one 4 KiB code page
-// into one JavaScript function (a "region"), generated as source text and
-// compiled with `new Function`, so that V8 optimises each guest instruction
-// in place instead of dispatching through the handler table.
+// The JS block compiler: turns a few hot decoded blocks of one 4 KiB code
+// page into one JavaScript function (a "region"), generated as source text
+// and compiled with `new Function`, so that the JS engine optimises each
+// guest instruction in place instead of dispatching through the handler table.
 //
 // Inside a region:
-//  - the commonest instruction forms (MOV/ALU/TEST/INC/DEC/LEA/PUSH/POP/
-//    Jcc/JMP/CALL/RET/SETcc/CMOVcc/...) become specialised JS with register
-//    numbers, immediates and displacements as constants, and memory operands
-//    in flat DS/ES/SS take an inline TLB fast path;
+//  - the commonest instruction forms (MOV/ALU/TEST/INC/DEC/NEG/NOT/LEA/PUSH/
+//    POP/XCHG/MOVZX/MOVSX/SETcc/CMOVcc/shifts/IMUL/MUL/Jcc/JMP/CALL/RET/LOOP)
+//    become specialised JS with register numbers, immediates and
+//    displacements as constants; registers are written through to the state
+//    at once but read from JS locals within a block;
+//  - memory operands take an inline TLB fast path (flat or based segments
+//    with 4 GiB limits, RAM pages, no page crossing; DataView for 16/32 bits);
 //  - every other instruction is a direct (monomorphic, inlinable) call to its
 //    table handler with the slot index as a constant;
 //  - lazy flags are kept in JS locals while no one can observe them and are
 //    stored (exactly as the handlers would store them) before anything that
-//    may fault, call out or leave the block; a Jcc after CMP/SUB/TEST/AND/
-//    INC/DEC tests the condition on the operands directly;
-//  - direct and indirect branches to blocks of the same region continue in a
-//    `for (;;) switch (block)` loop, after the checks the interpreter makes
-//    between blocks (instruction budget, pending interrupt, stop request).
+//    may call out or leave the block; a Jcc/SETcc/CMOVcc after CMP/SUB/TEST/
+//    AND/ADD/INC/DEC tests its condition on the operands directly;
+//  - branches to blocks of the same region continue in a `for (;;) switch`
+//    loop after the checks the interpreter makes between blocks (instruction
+//    budget, pending interrupt, stop request).
 //
 // Exactness: a region executes exactly the instructions the interpreter
-// would, with the same state at every block boundary, fault and exit. Any
-// path that may fault first records a site number (`f`); the catch hands it
-// to the interpreter, which maps it to the instruction's EIP and the count of
-// instructions completed, as for an interpreted block. BLOCK_EXIT (self-
-// modifying code, mode changes, REP yields) is honoured after every handler
-// call and every store that leaves the fast path (the only way a store can
-// reach a code page, whose TLB entries never allow fast writes).
+// would, with the same state at every block boundary, fault and exit:
+//  - a memory access off the fast path (TLB miss, MMIO, a page holding
+//    decoded code, page crossing, segment end) leaves the region *before*
+//    the instruction, and the interpreter runs it and the rest of its block
+//    (EXIT_SLOW). So the only stores a region makes itself go to RAM pages
+//    without code, and self-modifying code is always seen by the
+//    interpreter's slow path, which drops the page's blocks and regions;
+//  - a handler that may fault runs after the region records a site number
+//    (`f`); the catch hands it to the interpreter, which maps it to the
+//    instruction's EIP and the count of instructions completed;
+//  - BLOCK_EXIT (mode changes, REP yields, code invalidation) is honoured
+//    after every handler call, and a block-ending handler leaves the region.
+//
+// The JS engine speculates on what it has seen run: a path it compiled
+// without ever running costs a deoptimisation the first time it runs. So
+// every exit only assigns locals and breaks out of the loop, and the one
+// epilogue that stores them runs on every exit; branch checks are branch-free.
 //
 // A region is only entered in flat 32-bit code (CS base 0, limit 4 GiB, 32-bit
-// code and stack, not V86) with the DS/ES/SS it inlines flat; the guard is
-// checked at every entry and the interpreter runs the block otherwise.
+// code and stack, not V86) with the segments it inlines as they were when it
+// was compiled; the guard is checked at every entry and the interpreter runs
+// the block otherwise.
 import { INSTRUCTIONS, EXEC } from '../table/index.ts';
 import type { InsnDef } from '../table/types.ts';
 import { NEEDS_EIP, ENDS_BLOCK } from '../decoder.ts';
 import { A_A32, A_REG, A_MODRM, NO_REG, type DecodedPool } from '../decoded.ts';
-import { S, Seg, MODE_CS32, MODE_SS32, MODE_V86, FLAGS_ARITH, FLAG_CF } from '../state.ts';
+import { S, Seg, FLAGS_ARITH, FLAG_CF } from '../state.ts';
 import { PARITY, getCF, setLazyPartial, testCondition, LZ_ADD, LZ_ADC, LZ_SUB, LZ_SBB, LZ_LOGIC } from '../flags.ts';
 import { REG8_OFFSET } from '../operands.ts';
 import { systemOps } from '../ops/system.ts';
@@ -44,6 +58,7 @@ import { ioOps } from '../ops/io.ts';
 import { cpuid_msrOps } from '../ops/cpuid-msr.ts';
 import { mulHighU, mulHighS } from '../ops/muldiv.ts';
 import type { Cpu } from '../cpu.ts';
+import type { RegionRuntime } from './runtime.ts';
 
 // ------------------------------------------------------------------ classification
 
@@ -384,11 +399,55 @@ class BlockGen {
   }
 
   // ---- registers
+  //
+  // Register writes go to the state at once (write-through), but the block
+  // remembers which local holds each 32-bit register, so later reads in the
+  // same block need no load. Anything that may change registers behind the
+  // block's back (a handler call) forgets them.
+
+  /** By register: the local holding its current 32-bit value, if known. */
+  private readonly regs: (string | null)[] = [null, null, null, null, null, null, null, null];
 
   static R(sz: number, r: number): string {
     if (sz === 2) return `st[${r}]`;
     if (sz === 1) return `st16[${r << 1}]`;
     return `st8[${REG8_OFFSET[r]}]`;
+  }
+
+  /** A local holding register r at size sz (8-bit: r in ModRM order, AL..BH). */
+  rd(sz: number, r: number): string {
+    const v = this.t();
+    if (sz === 2) {
+      const c = this.regs[r];
+      if (c !== null) return c;
+      this.emit(`const ${v} = st[${r}];`);
+      this.regs[r] = v;
+      return v;
+    }
+    const c = this.regs[sz === 0 ? r & 3 : r];
+    if (c === null) this.emit(`const ${v} = ${BlockGen.R(sz, r)};`);
+    else if (sz === 1) this.emit(`const ${v} = ${c} & 65535;`);
+    else this.emit(`const ${v} = ${r < 4 ? `${c} & 255` : `(${c} >>> 8) & 255`};`);
+    return v;
+  }
+
+  /** Writes expression `v` to register r at size sz. */
+  wr(sz: number, r: number, v: string): void {
+    if (sz === 2) {
+      let l = v;
+      if (!/^t\d+$/.test(v)) { l = this.t(); this.emit(`const ${l} = ${v};`); }
+      this.emit(`st[${r}] = ${l};`);
+      this.regs[r] = l;
+      return;
+    }
+    this.emit(`${BlockGen.R(sz, r)} = ${v};`);
+    this.regs[sz === 0 ? r & 3 : r] = null;
+  }
+
+  /** Forgets register r (or all) after code that may have changed it. */
+  forget(r = -1): void {
+    if (r >= 0) this.regs[r] = null;
+    else this.regs.fill(null);
   }
 
   // ---- memory
@@ -397,8 +456,8 @@ class BlockGen {
   ea(pool: DecodedPool, i: number): string {
     const terms: string[] = [];
     const b = pool.eaBase[i], x = pool.eaIndex[i], s = pool.eaScale[i], d = pool.disp[i];
-    if (b !== NO_REG) terms.push(`st[${b}]`);
-    if (x !== NO_REG) terms.push(s ? `(st[${x}] << ${s})` : `st[${x}]`);
+    if (b !== NO_REG) terms.push(this.rd(2, b));
+    if (x !== NO_REG) { const xv = this.rd(2, x); terms.push(s ? `(${xv} << ${s})` : xv); }
     const v = this.t();
     if (terms.length === 0) this.emit(`const ${v} = ${d};`);
     else {
@@ -421,7 +480,8 @@ class BlockGen {
       this.emit(`const ${l} = (sb${seg} + ${o}) | 0;`);
       return [l, `(${o} >>> 0) <= ${0xffffffff - ((1 << sz) - 1)} && `];
     }
-    // Segment state not known at compile time: the full check (may fault).
+    // Segment state not known at compile time: the full check (may fault, so the flags are stored first).
+    this.flush();
     this.emit(`f = ${site}; const ${l} = cpu.lin(${seg}, ${o}, ${1 << sz});`);
     return [l, ''];
   }
@@ -477,16 +537,12 @@ class BlockGen {
 
   /** Reads the E operand (register or memory). */
   getE(pool: DecodedPool, i: number, sz: number, site: number): string {
-    if (pool.attrs[i] & A_REG) {
-      const v = this.t();
-      this.emit(`const ${v} = ${BlockGen.R(sz, pool.rm[i])};`);
-      return v;
-    }
+    if (pool.attrs[i] & A_REG) return this.rd(sz, pool.rm[i]);
     return this.read(sz, pool.seg[i], this.ea(pool, i), site);
   }
   setE(pool: DecodedPool, i: number, sz: number, v: string, site: number): void {
     if (pool.attrs[i] & A_REG) {
-      this.emit(`${BlockGen.R(sz, pool.rm[i])} = ${v};`);
+      this.wr(sz, pool.rm[i], v);
       return;
     }
     this.write(sz, pool.seg[i], this.ea(pool, i), v, site);
@@ -565,7 +621,8 @@ export class RegionCompiler {
    */
   private go(g: BlockGen, nb: string): void {
     g.emit(`if (!cpu.stopRequested && ((budget - done - BL[${nb}]) | -${IRQ_NOW}) >= 0) { bb = ${nb}; continue L; }`);
-    g.emit(`why = ${EXIT_BRANCH}; dk = 0; break L;`);
+    // After a handler that may have changed segments or paging, the interpreter's loop takes over.
+    g.emit(`why = ${g.unsafe ? EXIT_HANDLER : EXIT_BRANCH}; dk = 0; break L;`);
   }
   private goConst(g: BlockGen, target: number): void {
     g.emit(`nx = ${target | 0};`);
@@ -622,7 +679,6 @@ export class RegionCompiler {
     const isReg = (attrs & A_REG) !== 0;
     const sz = info.sz;
     const site = (): number => this.site(i, eip, k, false);
-    const R = BlockGen.R;
     // Memory operands with 16-bit addressing go to the handler.
     const memA16 = !isReg && (attrs & A_A32) === 0 && ((attrs & A_MODRM) !== 0 || info.k === K.MOV_AO || info.k === K.MOV_OA);
     if (info.k === K.NONE || memA16) return this.genHandler(g, i, d, eip, next, k, n, last);
@@ -635,24 +691,24 @@ export class RegionCompiler {
         const immB = sz === 2 ? `${pool.imm[i]}` : `${pool.imm[i] & (sz === 0 ? 0xff : 0xffff)}`;
         let a: string, b: string;
         let rmw: [string, string] | null = null;
-        let dst: string | null = null; // register destination
+        let dst = -1; // register destination
         if (info.k === K.ALU_AI || info.k === K.TEST_AI) {
-          a = g.t(); g.emit(`const ${a} = ${R(sz, 0)};`);
-          b = immB; dst = R(sz, 0);
+          a = g.rd(sz, 0);
+          b = immB; dst = 0;
         } else if (info.k === K.ALU_GE) {
-          a = g.t(); g.emit(`const ${a} = ${R(sz, pool.reg[i])};`);
+          a = g.rd(sz, pool.reg[i]);
           b = g.getE(pool, i, sz, site());
-          dst = R(sz, pool.reg[i]);
+          dst = pool.reg[i];
         } else {
           // E is the destination (EG / EI / TEST forms).
           const src = (): string => {
             if (info.k === K.ALU_EI || info.k === K.TEST_EI) return immB;
-            const v = g.t(); g.emit(`const ${v} = ${R(sz, pool.reg[i])};`); return v;
+            return g.rd(sz, pool.reg[i]);
           };
           if (isReg) {
-            a = g.t(); g.emit(`const ${a} = ${R(sz, pool.rm[i])};`);
+            a = g.rd(sz, pool.rm[i]);
             b = src();
-            dst = R(sz, pool.rm[i]);
+            dst = pool.rm[i];
           } else if (!store) {
             b = src();
             a = g.read(sz, pool.seg[i], g.ea(pool, i), site());
@@ -668,24 +724,24 @@ export class RegionCompiler {
         g.emit(`const ${r} = ${aluExpr(kind, sz, a, b, c)};`);
         if (store) {
           if (rmw) g.rmwWrite(sz, rmw[1], r);
-          else g.emit(`${dst} = ${r};`);
+          else g.wr(sz, dst, r);
         }
         g.setPend(ALU_LAZY[kind] | sz, a, b, r);
         break;
       }
       case K.INCDEC_Z: case K.INCDEC_E: {
         const dec = info.op === 1;
-        let a: string, rmw: [string, string] | null = null, dst: string | null = null;
+        let a: string, rmw: [string, string] | null = null, dst = -1;
         if (info.k === K.INCDEC_Z || isReg) {
-          dst = R(sz, info.k === K.INCDEC_Z ? pool.reg[i] : pool.rm[i]);
-          a = g.t(); g.emit(`const ${a} = ${dst};`);
+          dst = info.k === K.INCDEC_Z ? pool.reg[i] : pool.rm[i];
+          a = g.rd(sz, dst);
         } else {
           rmw = g.rmwRead(sz, pool.seg[i], g.ea(pool, i), site());
           a = rmw[0];
         }
         const r = g.t();
         g.emit(`const ${r} = ${sz === 2 ? `(${a} ${dec ? '-' : '+'} 1) | 0` : `(${a} ${dec ? '-' : '+'} 1) & ${SIZE_MASK[sz]}`};`);
-        if (rmw) g.rmwWrite(sz, rmw[1], r); else g.emit(`${dst} = ${r};`);
+        if (rmw) g.rmwWrite(sz, rmw[1], r); else g.wr(sz, dst, r);
         // setLazyPartial: CF keeps its value (computed from the previous operation if that was lazy).
         const op = (dec ? LZ_SUB : LZ_ADD) | sz;
         const p = g.pend;
@@ -706,28 +762,28 @@ export class RegionCompiler {
       case K.NOT_E: case K.NEG_E: {
         const neg = info.k === K.NEG_E;
         let a: string, rmw: [string, string] | null = null;
-        if (isReg) { a = g.t(); g.emit(`const ${a} = ${R(sz, pool.rm[i])};`); } else {
+        if (isReg) a = g.rd(sz, pool.rm[i]); else {
           rmw = g.rmwRead(sz, pool.seg[i], g.ea(pool, i), site());
           a = rmw[0];
         }
         const r = g.t();
         g.emit(`const ${r} = ${neg ? `-${a}` : `~${a}`} ${sz === 2 ? '| 0' : `& ${SIZE_MASK[sz]}`};`);
-        if (rmw) g.rmwWrite(sz, rmw[1], r); else g.emit(`${R(sz, pool.rm[i])} = ${r};`);
+        if (rmw) g.rmwWrite(sz, rmw[1], r); else g.wr(sz, pool.rm[i], r);
         if (neg) g.setPend(LZ_SUB | sz, '0', a, r);
         break;
       }
       case K.MOV_EG: {
-        const v = g.t(); g.emit(`const ${v} = ${R(sz, pool.reg[i])};`);
+        const v = g.rd(sz, pool.reg[i]);
         g.setE(pool, i, sz, v, site());
         break;
       }
       case K.MOV_GE: {
         const v = g.getE(pool, i, sz, site());
-        g.emit(`${R(sz, pool.reg[i])} = ${v};`);
+        g.wr(sz, pool.reg[i], v);
         break;
       }
       case K.MOV_ZI:
-        g.emit(`${R(sz, pool.reg[i])} = ${pool.imm[i]};`);
+        g.wr(sz, pool.reg[i], `${pool.imm[i]}`);
         break;
       case K.MOV_EI: {
         const v = g.t(); g.emit(`const ${v} = ${pool.imm[i]};`);
@@ -737,12 +793,12 @@ export class RegionCompiler {
       case K.MOV_AO: {
         const o = g.t(); g.emit(`const ${o} = ${pool.disp[i]};`);
         const v = g.read(sz, pool.seg[i], o, site());
-        g.emit(`${R(sz, 0)} = ${v};`);
+        g.wr(sz, 0, v);
         break;
       }
       case K.MOV_OA: {
         const o = g.t(); g.emit(`const ${o} = ${pool.disp[i]};`);
-        const v = g.t(); g.emit(`const ${v} = ${R(sz, 0)};`);
+        const v = g.rd(sz, 0);
         g.write(sz, pool.seg[i], o, v, site());
         break;
       }
@@ -750,47 +806,50 @@ export class RegionCompiler {
         const v = g.getE(pool, i, info.x, site());
         const sx = info.k === K.MOVSX;
         const e = sx ? (info.x === 0 ? `(${v} << 24) >> 24` : `(${v} << 16) >> 16`) : v;
-        g.emit(`${R(sz, pool.reg[i])} = ${e};`);
+        g.wr(sz, pool.reg[i], e);
         break;
       }
       case K.LEA: {
         if (isReg) return this.genHandler(g, i, d, eip, next, k, n, last);
         const o = g.ea(pool, i);
-        g.emit(`${R(sz, pool.reg[i])} = ${o};`);
+        g.wr(sz, pool.reg[i], o);
         break;
       }
       case K.PUSH_Z: case K.PUSH_I: case K.PUSH_E: {
         let v: string;
-        if (info.k === K.PUSH_Z) { v = g.t(); g.emit(`const ${v} = st[${pool.reg[i]}];`); }
+        if (info.k === K.PUSH_Z) v = g.rd(2, pool.reg[i]);
         else if (info.k === K.PUSH_I) v = `${pool.imm[i]}`;
         else v = g.getE(pool, i, 2, site());
         this.push(g, v, site());
         break;
       }
       case K.POP_Z: {
-        const sp = g.t(); g.emit(`const ${sp} = st[${S.ESP}];`);
+        const sp = g.rd(2, S.ESP);
         const v = g.read(2, Seg.SS, sp, site());
-        g.emit(`st[${S.ESP}] = (${sp} + 4) | 0; st[${pool.reg[i]}] = ${v};`);
+        g.wr(2, S.ESP, `(${sp} + 4) | 0`);
+        g.wr(2, pool.reg[i], v);
         break;
       }
       case K.XCHG_Z: {
         const r = pool.reg[i];
-        const t = g.t();
-        g.emit(`const ${t} = ${R(sz, r)}; ${R(sz, r)} = ${R(sz, 0)}; ${R(sz, 0)} = ${t};`);
+        const x = g.rd(sz, r), y = g.rd(sz, 0);
+        g.wr(sz, r, y);
+        g.wr(sz, 0, x);
         break;
       }
       case K.XCHG_EG: {
         if (!isReg) {
           // XCHG r, [m]: the write check comes before either store.
-          const gv = g.t(); g.emit(`const ${gv} = ${R(sz, pool.reg[i])};`);
+          const gv = g.rd(sz, pool.reg[i]);
           const [v, p] = g.rmwRead(sz, pool.seg[i], g.ea(pool, i), site());
-          g.emit(`${R(sz, pool.reg[i])} = ${v};`);
+          g.wr(sz, pool.reg[i], v);
           g.rmwWrite(sz, p, gv);
           break;
         }
         // setG(getE) then setE(old G), as the handler does.
-        const gv = g.t(), ev = g.t();
-        g.emit(`const ${gv} = ${R(sz, pool.reg[i])}; const ${ev} = ${R(sz, pool.rm[i])}; ${R(sz, pool.reg[i])} = ${ev}; ${R(sz, pool.rm[i])} = ${gv};`);
+        const gv = g.rd(sz, pool.reg[i]), ev = g.rd(sz, pool.rm[i]);
+        g.wr(sz, pool.reg[i], ev);
+        g.wr(sz, pool.rm[i], gv);
         break;
       }
       case K.NOP:
@@ -807,12 +866,16 @@ export class RegionCompiler {
       case K.STD:
         g.emit(`st[${S.EFLAGS}] |= 1024;`);
         break;
-      case K.CWDE:
-        g.emit(`st[0] = (st16[0] << 16) >> 16;`);
+      case K.CWDE: {
+        const ax = g.rd(1, 0);
+        g.wr(2, 0, `(${ax} << 16) >> 16`);
         break;
-      case K.CDQ:
-        g.emit(`st[2] = st[0] >> 31;`);
+      }
+      case K.CDQ: {
+        const eax = g.rd(2, 0);
+        g.wr(2, 2, `${eax} >> 31`);
         break;
+      }
       case K.SETCC: {
         const c = g.cond(info.op);
         const v = g.t(); g.emit(`const ${v} = ${c} ? 1 : 0;`);
@@ -822,8 +885,8 @@ export class RegionCompiler {
       case K.CMOV: {
         const v = g.getE(pool, i, sz, site());
         const c = g.cond(info.op);
-        const old = g.t();
-        g.emit(`const ${old} = ${R(sz, pool.reg[i])}; ${R(sz, pool.reg[i])} = ${c} ? ${v} : ${old};`);
+        const old = g.rd(sz, pool.reg[i]);
+        g.wr(sz, pool.reg[i], `${c} ? ${v} : ${old}`);
         break;
       }
       case K.SHIFT:
@@ -833,7 +896,7 @@ export class RegionCompiler {
         // IMUL Gv,Ev[,I]: the truncated signed product; CF=OF=overflow, SF ZF PF from the result, AF clear.
         let a: string, b: string;
         if (info.k === K.IMUL2) {
-          a = g.t(); g.emit(`const ${a} = ${R(sz, pool.reg[i])};`);
+          a = g.rd(sz, pool.reg[i]);
           b = g.getE(pool, i, sz, site());
         } else {
           a = g.getE(pool, i, sz, site());
@@ -846,16 +909,17 @@ export class RegionCompiler {
           const p = g.t();
           g.emit(`const ${p} = ((${a} << 16) >> 16) * ((${b} << 16) >> 16); const ${r} = ${p} & 65535; const ${ov} = ${p} !== ((${p} << 16) >> 16);`);
         }
-        g.emit(`${R(sz, pool.reg[i])} = ${r};`);
+        g.wr(sz, pool.reg[i], r);
         g.resultFlags(sz, r, `(${ov} ? 2049 : 0)`);
         break;
       }
       case K.MUL1: {
         // MUL/IMUL r/m32: EDX:EAX = EAX * src; CF=OF = high half significant.
         const src = g.getE(pool, i, 2, site());
-        const a = g.t(), lo = g.t(), hi = g.t();
-        g.emit(`const ${a} = st[0]; const ${hi} = ${info.op === 4 ? 'mulHighU' : 'mulHighS'}(${a}, ${src}); const ${lo} = Math.imul(${a}, ${src});`);
-        g.emit(`st[0] = ${lo}; st[2] = ${hi};`);
+        const a = g.rd(2, 0), lo = g.t(), hi = g.t();
+        g.emit(`const ${hi} = ${info.op === 4 ? 'mulHighU' : 'mulHighS'}(${a}, ${src}); const ${lo} = Math.imul(${a}, ${src});`);
+        g.wr(2, 0, lo);
+        g.wr(2, 2, hi);
         g.resultFlags(2, lo, info.op === 4 ? `(${hi} !== 0 ? 2049 : 0)` : `(${hi} !== (${lo} >> 31) ? 2049 : 0)`);
         break;
       }
@@ -898,10 +962,10 @@ export class RegionCompiler {
       }
       case K.RET: case K.RET_I: {
         g.flush();
-        const sp = g.t(); g.emit(`const ${sp} = st[${S.ESP}];`);
+        const sp = g.rd(2, S.ESP);
         const t = g.read(2, Seg.SS, sp, site());
         const add = info.k === K.RET ? 4 : 4 + pool.imm[i];
-        g.emit(`st[${S.ESP}] = (${sp} + ${add}) | 0;`);
+        g.wr(2, S.ESP, `(${sp} + ${add}) | 0`);
         g.emit(`done += ${n};`);
         this.goDyn(g, t);
         return true;
@@ -909,9 +973,13 @@ export class RegionCompiler {
       case K.LOOP: case K.JECXZ: {
         if ((attrs & A_A32) === 0) return this.genHandler(g, i, d, eip, next, k, n, last);
         g.flush();
-        const c = g.t();
-        if (info.k === K.LOOP) g.emit(`const ${c} = (st[${S.ECX}] - 1) | 0; st[${S.ECX}] = ${c};`);
-        else g.emit(`const ${c} = st[${S.ECX}];`);
+        let c = g.rd(2, S.ECX);
+        if (info.k === K.LOOP) {
+          const d1 = g.t();
+          g.emit(`const ${d1} = (${c} - 1) | 0;`);
+          g.wr(2, S.ECX, d1);
+          c = d1;
+        }
         g.emit(`done += ${n};`);
         const cv = g.t();
         g.emit(`const ${cv} = ${c} ${info.k === K.LOOP ? '!==' : '==='} 0;`);
@@ -928,9 +996,10 @@ export class RegionCompiler {
   /** PUSH of a 32-bit value (expression or local) on the 32-bit stack: the store, then ESP (cpu.push32). */
   private push(g: BlockGen, v: string, site: number): void {
     const sp = g.t(), vv = g.t();
-    g.emit(`const ${vv} = ${v}; const ${sp} = (st[${S.ESP}] - 4) | 0;`);
+    const esp = g.rd(2, S.ESP);
+    g.emit(`const ${vv} = ${v}; const ${sp} = (${esp} - 4) | 0;`);
     g.write(2, Seg.SS, sp, vv, site);
-    g.emit(`st[${S.ESP}] = ${sp};`);
+    g.wr(2, S.ESP, sp);
   }
 
   /**
@@ -948,7 +1017,7 @@ export class RegionCompiler {
     if (cc === 0 || (rotate && cc === null)) return false;
     // The operand.
     let a: string, rmw: [string, string] | null = null;
-    if (isReg) { a = g.t(); g.emit(`const ${a} = ${BlockGen.R(sz, pool.rm[i])};`); } else {
+    if (isReg) a = g.rd(sz, pool.rm[i]); else {
       rmw = g.rmwRead(sz, pool.seg[i], g.ea(pool, i), site());
       a = rmw[0];
     }
@@ -994,9 +1063,10 @@ export class RegionCompiler {
     const store = rmw ? BlockGen.writeP(sz, rmw[1], r) : `${BlockGen.R(sz, pool.rm[i])} = ${r};`;
     if (cc !== null) {
       g.emit(body.join(' '));
-      g.emit(store);
+      if (rmw) g.emit(store); else g.wr(sz, pool.rm[i], r);
       g.emit(flags);
     } else {
+      if (!rmw) g.forget(sz === 0 ? pool.rm[i] & 3 : pool.rm[i]);
       // A count of zero (CL & 31) changes nothing; memory is still written back.
       g.emit(`const ${c} = st8[4] & 31;`);
       g.emit(`if (${c} !== 0) { ${body.join(' ')} ${store} ${flags} }${rmw ? ` else { ${BlockGen.writeP(sz, rmw[1], a)} }` : ''}`);
@@ -1015,6 +1085,7 @@ export class RegionCompiler {
     if (needsEip) code += `st[${S.EIP_START}] = ${eip}; st[${S.EIP}] = ${next}; `;
     code += `H${d}(cpu, ${i});`;
     g.emit(code);
+    g.forget();
     if (ENDS_BLOCK[d]) {
       // The handler set EIP; the interpreter takes over at the next block.
       g.emit(`why = ${EXIT_HANDLER}; dk = ${k + 1}; keep = 1; break L;`);
@@ -1034,36 +1105,29 @@ export class RegionCompiler {
   }
 
   /** Generates the region's source and compiles it. */
-  compile(cpu: Cpu, physPage: number, linPage: number, keepSource: boolean): Region {
+  compile(cpu: Cpu, rt: RegionRuntime, physPage: number, linPage: number, keepSource: boolean): Region {
     const cases: string[] = [];
     let instructions = 0;
     this.blocks.forEach((b, idx) => {
       instructions += this.pool.blockLen[b.slot];
       cases.push(`case ${idx}: {\n${this.genBlock(idx)}\n}`);
     });
-    const guards = [
-      `(st[${S.MODE}] & ${MODE_CS32 | MODE_SS32 | MODE_V86}) !== ${MODE_CS32 | MODE_SS32}`,
-      `st[${S.SEG_BASE + Seg.CS}] !== 0`, `st[${S.SEG_LIMIT + Seg.CS}] !== -1`,
-      `(st[${S.EIP}] & -4096) !== ${this.linBase}`,
-    ];
+    let flat = 0, based = 0;
     const bases: string[] = [];
     for (const [s, m] of this.segModes) {
-      if (m === SegMode.GENERIC) continue;
-      guards.push(`st[${S.SEG_LIMIT + s}] !== -1 || ((st[${S.SEG_ACCESS + s}] & 65540) !== 0 && (st[${S.SEG_ACCESS + s}] & 8) === 0)`);
-      if (m === SegMode.FLAT) guards.push(`st[${S.SEG_BASE + s}] !== 0`);
-      else bases.push(`const sb${s} = st[${S.SEG_BASE + s}];`);
+      if (m === SegMode.FLAT) flat |= 1 << s;
+      else if (m === SegMode.BASED) { based |= 1 << s; bases.push(`const sb${s} = st[${S.SEG_BASE + s}];`); }
     }
     const handlerDecls = [...this.handlers].map((d) => `const H${d} = EXEC[${d}];`).join('\n');
-    // Every exit sets locals and breaks out of the loop; the epilogue below
-    // is the one place that stores them, and it runs on every exit.
+    // Every exit sets locals and breaks out of the loop; the shared epilogue
+    // (runtime.ts finish) is the one place that stores them.
     const body = `${handlerDecls}
+const G = RT.guard, F = RT.finish;
 return function region(entry, budget) {
-  if (${guards.join(' || ')}) return -1;
-  if (BL[entry] > budget) return -1;
+  if (!G(${this.linBase}, ${flat}, ${based}) || BL[entry] > budget) return -1;
   ${bases.join(' ')}
   let rm = cpu.tlbReadMask, wm = cpu.tlbWriteMask;
-  let done = 0, f = 0, bb = entry;
-  let nx = 0, dk = 0, why = 0, keep = 0, rest = 0;
+  let done = 0, f = 0, bb = entry, nx = 0, dk = 0, why = 0, keep = 0, rest = 0;
   let fo = 0, fa = 0, fb = 0, fr = 0, fm = 0, fcm = -1, fcv = 0;
   try {
     L: for (;;) {
@@ -1077,25 +1141,15 @@ ${cases.join('\n')}
     cpu.jitDone = done;
     throw e;
   }
-  const eip0 = st[${S.EIP}];
-  st[${S.EIP}] = keep !== 0 ? eip0 : nx;
-  const lo = st[${S.LAZY_OP}], la = st[${S.LAZY_A}], lb = st[${S.LAZY_B}], lr = st[${S.LAZY_RES}], lm = st[${S.LAZY_MASK}];
-  const fl = fm !== 0;
-  st[${S.LAZY_OP}] = fl ? fo : lo; st[${S.LAZY_A}] = fl ? fa : la; st[${S.LAZY_B}] = fl ? fb : lb;
-  st[${S.LAZY_RES}] = fl ? fr : lr; st[${S.LAZY_MASK}] = fl ? fm : lm;
-  st[${S.EFLAGS}] = (st[${S.EFLAGS}] & fcm) | fcv;
-  st[${S.BLOCK_EXIT}] = 0;
-  cpu.jitExit = why;
-  cpu.jitRest = rest;
-  return done + dk;
+  return F(nx, keep, fo, fa, fb, fr, fm, fcm, fcv, why, rest, done + dk);
 };`;
     const BL = new Int32Array(this.blocks.length + 1);
     this.blocks.forEach((b, idx) => { BL[idx] = this.pool.blockLen[b.slot]; });
     BL[this.dummy] = 0x3fffffff;
     const ENT = new Int32Array(4096).fill(this.dummy);
     this.blocks.forEach((b, idx) => { ENT[b.eip & 4095] = idx; });
-    const factory = new Function('cpu', 'st', 'st8', 'st16', 'tlb', 'ram8', 'dv', 'PARITY', 'getCF', 'setLazyPartial', 'testCondition', 'mulHighU', 'mulHighS', 'EXEC', 'BL', 'ENT', body) as (...args: unknown[]) => Region['fn'];
-    const fn = factory(cpu, cpu.st, cpu.st8, cpu.st16, cpu.tlb, cpu.ram8, cpu.ramView, PARITY, getCF, setLazyPartial, testCondition, mulHighU, mulHighS, EXEC, BL, ENT);
+    const factory = new Function('cpu', 'RT', 'st', 'st8', 'st16', 'tlb', 'ram8', 'dv', 'PARITY', 'getCF', 'setLazyPartial', 'testCondition', 'mulHighU', 'mulHighS', 'EXEC', 'BL', 'ENT', body) as (...args: unknown[]) => Region['fn'];
+    const fn = factory(cpu, rt, cpu.st, cpu.st8, cpu.st16, cpu.tlb, cpu.ram8, cpu.ramView, PARITY, getCF, setLazyPartial, testCondition, mulHighU, mulHighS, EXEC, BL, ENT);
     const sites = this.sites;
     return {
       fn,

@@ -1,54 +1,68 @@
 // The JS tier's runtime: counts how often each decoded block is interpreted,
-// compiles a code page's blocks into a region (compiler.ts) once one of them
-// is hot, and drops regions with their blocks (a write to the page, a pool
-// flush), through the block cache's code-page tracking.
+// compiles a hot block (with the warm blocks it branches to in its page) into
+// a region (compiler.ts), and drops regions with their blocks (a write to
+// their code, a pool flush) through the block cache's code-page tracking.
 import { POOL_SLOTS } from '../decoded.ts';
 import { S, Seg, MODE_CS32, MODE_SS32, MODE_V86 } from '../state.ts';
 import { RegionCompiler, blockSuccessors, type Region, type RegionBlockIn } from './compiler.ts';
 import type { Cpu } from '../cpu.ts';
+import { regionRuntime, type RegionRuntime } from './runtime.ts';
 
-/** Entries in the EIP → region cache (a power of two). */
-export const CACHE_SIZE = 4096;
-/** Interpretations of a block before it is compiled. */
-export const HOT_THRESHOLD = 200;
+/**
+ * Interpretations of a block (within a decay interval, below) before it is
+ * compiled. Compiling code that is only warm costs more than it saves: a new
+ * region runs in the JS engine's baseline tiers (no faster than the
+ * interpreter) until it has run a good while, and its optimisation occupies
+ * the engine's background compiler. Compiling late costs short runs: until
+ * the JS engine has optimised the interpreter itself, interpreting is slow.
+ * Measured on the Debian kernel's boot and the CPU benchmark loops.
+ */
+export const HOT_THRESHOLD = 500;
+/**
+ * Instructions between halvings of the heat counts: code that runs often but
+ * only now and then (kernel initialisation) stays interpreted.
+ */
+export const DECAY_INTERVAL = 20_000_000;
 /** Blocks reached from a hot one that have run this often join its region. */
 export const WARM_THRESHOLD = 16;
 /** Regions compiled per physical page at most (until its code changes). */
 const MAX_COMPILES_PER_PAGE = 256;
-/** Instructions per region at most: the JS engine optimises a function after running it in proportion to its size. */
-const MAX_REGION_INSNS = Number(globalThis.process?.env?.TS86_REGION_INSNS ?? 64);
+/**
+ * Instructions per region at most: the JS engine optimises a function only
+ * after running it for a while in proportion to its size (and starts over
+ * whenever a new path in it runs for the first time), so large regions spend
+ * long in the engine's baseline tiers, slower than the interpreter.
+ */
+export const MAX_REGION_INSNS = 64;
 
 export class JsJit {
   /** Whether regions are used (off: the plain interpreter runs everything). */
   enabled = true;
   /** Keep generated source on regions (debugging). */
   keepSource = false;
-  /** Interpretations before a block is compiled (at most 255), and before a block reached from it joins its region. */
+  /** Interpretations before a block is compiled (at most 65535), and before a block reached from it joins its region. */
   hotThreshold = HOT_THRESHOLD;
   warmThreshold = WARM_THRESHOLD;
+  maxRegionInstructions = MAX_REGION_INSNS;
+  /** Instructions between halvings of every block's heat, so only code that stays hot gets compiled. */
+  decayInterval = DECAY_INTERVAL;
+  private sinceDecay = 0;
   /** By block's first pool slot: its region, if compiled, and its entry index there. */
   readonly regionOf: (Region | undefined)[] = new Array<Region | undefined>(POOL_SLOTS).fill(undefined);
   readonly entryOf = new Int32Array(POOL_SLOTS);
   /** By block's first pool slot: times interpreted (saturating at the threshold). */
-  readonly heat = new Uint8Array(POOL_SLOTS);
-  /** Whether anything may have been recorded since the last clear(). */
+  readonly heat = new Uint16Array(POOL_SLOTS);
+  /** Whether a region may have been compiled since the last clear(). */
   used = false;
-  /**
-   * Direct-mapped cache from EIP to region entry, so going from one region to
-   * the next skips the block lookup. An entry holds the TLB entry of the
-   * code page seen when it was filled: the same entry means the same
-   * physical code with the same permissions. Emptied whenever a region is dropped.
-   */
-  readonly cacheEip = new Int32Array(CACHE_SIZE).fill(-1);
-  readonly cacheTlb = new Int32Array(CACHE_SIZE);
-  readonly cacheEntry = new Int32Array(CACHE_SIZE);
-  readonly cacheRegion: (Region | undefined)[] = new Array<Region | undefined>(CACHE_SIZE).fill(undefined);
   /** The regions compiled from each physical page. */
   private readonly pages = new Map<number, Region[]>();
   private readonly compiles = new Map<number, number>();
   readonly counters = { regionsCompiled: 0, regionInstructions: 0, compileMs: 0, compileErrors: 0, regionsDropped: 0 };
 
+  private readonly rt: RegionRuntime;
+
   constructor(private readonly cpu: Cpu) {
+    this.rt = regionRuntime(cpu);
     // new Function may be refused (a page's Content-Security-Policy without 'unsafe-eval').
     try {
       new Function('return 0');
@@ -57,16 +71,28 @@ export class JsJit {
     }
   }
 
-  /** Drops every region (the decoded pool was flushed, so the slots they name are reused). */
-  clear(): void {
+  /** Drops every region (the decoded pool was flushed, so the slots they name are reused); slots [0, slotsUsed) were in use. */
+  clear(slotsUsed: number): void {
+    const n = Math.min(slotsUsed, POOL_SLOTS);
+    this.heat.fill(0, 0, n);
     if (!this.used) return;
     this.used = false;
-    this.flushCache();
-    this.regionOf.fill(undefined);
-    this.heat.fill(0);
+    this.regionOf.fill(undefined, 0, n);
     for (const list of this.pages.values()) this.counters.regionsDropped += list.length;
     this.pages.clear();
     this.compiles.clear();
+  }
+
+  /**
+   * Counts executed instructions towards the next halving of all heat
+   * counts; `slotsInUse` bounds the slots that may have heat.
+   */
+  ran(instructions: number, slotsInUse: number): void {
+    this.sinceDecay += instructions;
+    if (this.sinceDecay < this.decayInterval) return;
+    this.sinceDecay = 0;
+    const heat = this.heat;
+    for (let i = Math.min(slotsInUse, POOL_SLOTS) - 1; i >= 0; i--) heat[i] >>= 1;
   }
 
   /** Drops the region compiled from a physical page (its blocks were dropped). */
@@ -76,25 +102,9 @@ export class JsJit {
     this.dropRegion(page);
   }
 
-  /** Empties the EIP → region cache. */
-  flushCache(): void {
-    this.cacheEip.fill(-1);
-    this.cacheRegion.fill(undefined);
-  }
-
-  /** Remembers that code at `eip` (CS base 0) runs as entry `entry` of `region`. */
-  cache(eip: number, region: Region, entry: number): void {
-    const h = (eip ^ (eip >>> 12)) & (CACHE_SIZE - 1);
-    this.cacheEip[h] = eip;
-    this.cacheTlb[h] = this.cpu.tlb[eip >>> 12];
-    this.cacheRegion[h] = region;
-    this.cacheEntry[h] = entry;
-  }
-
   private dropRegion(page: number): void {
     const list = this.pages.get(page);
     if (list === undefined) return;
-    this.flushCache();
     for (const r of list) {
       for (const s of r.slots) this.regionOf[s] = undefined;
       this.counters.regionsDropped++;
@@ -134,7 +144,7 @@ export class JsJit {
       if (slot === undefined || taken.has(slot)) continue;
       if (slot !== first && (this.regionOf[slot] !== undefined || this.heat[slot] < this.warmThreshold)) continue;
       const n = pool.blockLen[slot];
-      if (insns + n > MAX_REGION_INSNS && blocks.length > 0) continue;
+      if (insns + n > this.maxRegionInstructions && blocks.length > 0) continue;
       taken.add(slot);
       insns += n;
       const eip = (linBase | off) | 0;
@@ -146,7 +156,7 @@ export class JsJit {
     const t0 = performance.now();
     let region: Region;
     try {
-      region = new RegionCompiler(pool, st, blocks, linPage).compile(cpu, page, linPage, this.keepSource);
+      region = new RegionCompiler(pool, st, blocks, linPage).compile(cpu, this.rt, page, linPage, this.keepSource);
     } catch (e) {
       // A generator bug must not take the machine down: leave the page to the interpreter.
       this.counters.compileErrors++;

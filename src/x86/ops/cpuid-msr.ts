@@ -5,7 +5,7 @@ import type { Cpu } from '../cpu.ts';
 import { S, Seg, MODE_PROT, MODE_V86, CR0_PE, CR4_TSD, CR4_PCE, FLAG_VM, FLAG_IF, FLAG_RF } from '../state.ts';
 import { Vec } from '../faults.ts';
 import { cpuid } from '../cpuid.ts';
-import { readMsr, writeMsr, msrValue, readTsc } from '../msr.ts';
+import { readMsr, writeMsr, msrValue, readTscWords, tscWords } from '../msr.ts';
 import { requireCpl0 } from './system.ts';
 
 /** CPL for instructions whose privilege check applies in every mode (0 in real mode, 3 in V86 mode). */
@@ -18,9 +18,9 @@ function currentPrivilege(cpu: Cpu): number {
 function rdtsc(cpu: Cpu): void {
   const st = cpu.st;
   if ((st[S.CR + 4] & CR4_TSD) && currentPrivilege(cpu) !== 0) cpu.raise(Vec.GP, 0);
-  const t = readTsc(cpu);
-  st[S.EAX] = Number(t & 0xffffffffn) | 0;
-  st[S.EDX] = Number(t >> 32n) | 0;
+  readTscWords(cpu);
+  st[S.EAX] = tscWords.lo;
+  st[S.EDX] = tscWords.hi;
 }
 
 /**
