@@ -24,6 +24,7 @@ import { SECTOR_SIZE } from '../../src/storage/block-device.ts';
 import { CachedBlockDevice, type CacheStats } from '../../src/storage/cache/block-cache.ts';
 import { JournalAwarePolicy } from '../../src/storage/journal/policy.ts';
 import { parseDiskTrace, type DiskTraceRecord } from '../../src/storage/trace.ts';
+import { pseudoRandomBytes } from '../../tests/support/pseudo-random.ts';
 
 const IMAGE_MIB = 96;
 const CACHE_DIR = join(REPO_ROOT, '.cache', 'bench');
@@ -52,21 +53,11 @@ export interface GuestTrace {
   records: DiskTraceRecord[];
 }
 
-function pseudoRandom(bytes: number, seed: number): Buffer {
-  const out = Buffer.alloc(bytes);
-  let s = seed >>> 0;
-  for (let i = 0; i < bytes; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
-}
-
 function makeImage(dir: string): string {
   const content = join(dir, 'content');
   mkdirSync(join(content, 'src'), { recursive: true });
   // Sizes from a few KiB to 1 MiB, as a source tree with some binaries would have.
-  for (let i = 0; i < 60; i++) writeFileSync(join(content, 'src', `file${i}.bin`), pseudoRandom(((i * 7919) % 64) * 1024 + 3000 + (i % 10 === 0 ? 512 << 10 : 0), i));
+  for (let i = 0; i < 60; i++) writeFileSync(join(content, 'src', `file${i}.bin`), pseudoRandomBytes(((i * 7919) % 64) * 1024 + 3000 + (i % 10 === 0 ? 512 << 10 : 0), i));
   const img = join(dir, 'disk.img');
   execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', content, img, `${IMAGE_MIB}M`], { stdio: 'pipe' });
   return img;

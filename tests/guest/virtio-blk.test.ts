@@ -27,6 +27,7 @@ import { readManifest } from '../../scripts/images/manifest.ts';
 import { bootQemu } from '../../scripts/transcript/qemu.ts';
 import { normalizeNewlines } from '../../scripts/transcript/serial-driver.ts';
 import { bootTs86 } from '../../scripts/transcript/ts86.ts';
+import { pseudoRandomBytes } from '../support/pseudo-random.ts';
 
 const EMULATOR = process.env.TS86_GUEST_EMULATOR === 'qemu' ? 'qemu' : 'ts86';
 /** The interpreter boots the kernel in minutes on a loaded 2-core machine; bounded so a hang fails. */
@@ -67,20 +68,10 @@ function e2fsTool(name: string): string {
   return found;
 }
 
-function pseudoRandom(bytes: number, seed: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let s = seed >>> 0;
-  for (let i = 0; i < bytes; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
-}
-
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 
 const HELLO = 'written by the host\n';
-const BIG = pseudoRandom(300 * 1024, 6);
+const BIG = pseudoRandomBytes(300 * 1024, 6);
 const SEQ = Array.from({ length: 3000 }, (_, i) => `${i + 1}\n`).join('');
 
 describe(`virtio-blk disk under ${EMULATOR}${INTX ? ' (INTx)' : ''}`, () => {

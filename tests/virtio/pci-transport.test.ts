@@ -38,6 +38,7 @@ import {
 } from '../../src/devices/virtio/pci-caps.ts';
 import { BlkConfigOffset } from '../../src/devices/virtio/blk-config.ts';
 import { PciVirtioDriver } from './pci-driver.ts';
+import { pseudoRandomBytes } from '../support/pseudo-random.ts';
 
 const SLOT = 3;
 const MSI_ADDRESS = 0xfee00000;
@@ -48,16 +49,6 @@ function header(type: number, sector = 0): Uint8Array {
   dv.setUint32(0, type, true);
   dv.setUint32(8, sector, true);
   return h;
-}
-
-function pattern(bytes: number, seed: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let s = seed >>> 0;
-  for (let i = 0; i < bytes; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
 }
 
 /** A disk whose requests wait until the test opens the gate. */
@@ -245,7 +236,7 @@ describe('virtio-pci: requests through a real host file', () => {
 
   it('writes, flushes (fsync) and reads back, and GET_ID returns the serial', async () => {
     const path = join(dir, 'disk.img');
-    const initial = pattern(256 * 512, 1);
+    const initial = pseudoRandomBytes(256 * 512, 1);
     writeFileSync(path, initial);
     const raw = await openNodeFile(path);
     let fsyncs = 0;
@@ -255,7 +246,7 @@ describe('virtio-pci: requests through a real host file', () => {
     expect(drv.init() & STATUS_DRIVER_OK).toBeTruthy();
     expect(drv.deviceConfig(BlkConfigOffset.capacity, 4)).toBe(256);
 
-    const data = pattern(8 * 512, 2);
+    const data = pseudoRandomBytes(8 * 512, 2);
     const w = drv.submit(0, [{ out: header(BLK_T_OUT, 10) }, { out: data }, { in: 1 }]);
     await pc.disksIdle();
     expect(drv.ram[w.lastByte]).toBe(BLK_S_OK);
