@@ -5,20 +5,19 @@
 // announces the new backend's state, so the views never learn that there
 // are two.
 import type { DiskOptions, VMEventMap, VMHandle, VMOptions, VMState, VMStats } from '../vm/types.ts';
-import { Emitter } from '../vm/emitter.ts';
+import { HandleEvents } from '../vm/handle-events.ts';
 
 /** Every event of VMEventMap; a Record, so adding an event to the map without forwarding it does not compile. */
 const FORWARDED: Record<keyof VMEventMap, true> = {
   state: true, progress: true, booted: true, 'powered-off': true, reset: true, error: true, notice: true, detection: true,
 };
 
-export class ActiveMachine implements VMHandle {
+export class ActiveMachine extends HandleEvents implements VMHandle {
   private current: VMHandle;
-  private readonly events = new Emitter<VMEventMap>();
-  private readonly dataListeners = new Set<(bytes: Uint8Array) => void>();
   private unhook: () => void;
 
   constructor(initial: VMHandle) {
+    super();
     this.current = initial;
     this.unhook = this.hook(initial);
   }
@@ -37,11 +36,7 @@ export class ActiveMachine implements VMHandle {
 
   private hook(vm: VMHandle): () => void {
     const offs = (Object.keys(FORWARDED) as (keyof VMEventMap)[]).map((type) => vm.on(type, (detail) => this.events.emit(type, detail)));
-    offs.push(vm.onData((bytes) => {
-      for (const l of [...this.dataListeners]) {
-        try { l(bytes); } catch (e) { console.error('ts86: an onData listener threw', e); }
-      }
-    }));
+    offs.push(vm.onData((bytes) => this.emitData(bytes)));
     return () => { for (const off of offs) off(); };
   }
 
@@ -49,18 +44,6 @@ export class ActiveMachine implements VMHandle {
   get options(): Readonly<VMOptions> { return this.current.options; }
   get ram(): Uint8Array | null { return this.current.ram; }
 
-  on<K extends keyof VMEventMap>(type: K, listener: (detail: VMEventMap[K]) => void): () => void {
-    return this.events.on(type, listener);
-  }
-
-  off<K extends keyof VMEventMap>(type: K, listener: (detail: VMEventMap[K]) => void): void {
-    this.events.off(type, listener);
-  }
-
-  onData(listener: (bytes: Uint8Array) => void): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
-  }
 
   start(): Promise<void> { return this.current.start(); }
   boot(options?: Partial<VMOptions>): Promise<void> { return this.current.boot(options); }

@@ -1,5 +1,6 @@
 // What every VMHandle implementation (the in-browser VM, the KVM-mode relay
-// VM) shares: its event emitter and the serial-output listeners.
+// VM, and the page's ActiveMachine that stands for either) shares: its event
+// emitter and the serial-output listeners.
 import { Emitter } from './emitter.ts';
 import type { VMEventMap } from './types.ts';
 
