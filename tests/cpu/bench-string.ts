@@ -3,18 +3,14 @@
 // Copies/fills 1 MiB repeatedly in flat 32-bit mode and reports MB/s for the
 // bulk RAM path (DF=0) against the per-element path (DF=1, same work).
 import { Machine } from '../../src/machine/machine.ts';
-import { S, Seg, FLAG_DF } from '../../src/x86/state.ts';
+import { S, FLAG_DF } from '../../src/x86/state.ts';
+import { loadFlat32Segments } from '../support/flat32.ts';
 import { runInstructions } from '../../src/x86/interpreter.ts';
 
 const m = new Machine({ memoryMiB: 32, clock: 'deterministic' });
 const cpu = m.cpu;
 const st = cpu.st;
-st[S.CR] = 0x11;
-for (let s = 0; s < 6; s++) {
-  st[S.SEG_BASE + s] = 0;
-  st[S.SEG_LIMIT + s] = -1;
-  st[S.SEG_ACCESS + s] = s === Seg.CS ? 0x409b : 0x4093;
-}
+loadFlat32Segments(st);
 cpu.updateMode();
 
 const MIB = 1 << 20;

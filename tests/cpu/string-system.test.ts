@@ -10,6 +10,7 @@ import { S, Seg, FLAG_DF, FLAG_TF, CR0_PG } from '../../src/x86/state.ts';
 import { runInstructions } from '../../src/x86/interpreter.ts';
 import type { Cpu } from '../../src/x86/cpu.ts';
 import { getZF } from '../../src/x86/flags.ts';
+import { loadFlat32Segments } from '../support/flat32.ts';
 
 const CODE = 0x1000;
 
@@ -19,13 +20,7 @@ function machine(mode: 'flat32' | 'real' = 'flat32'): { m: Machine; cpu: Cpu; st
   const cpu = m.cpu;
   const st = cpu.st;
   if (mode === 'flat32') {
-    st[S.CR] = 0x11;
-    for (let s = 0; s < 6; s++) {
-      st[S.SEG_SEL + s] = s === Seg.CS ? 0x08 : 0x10;
-      st[S.SEG_BASE + s] = 0;
-      st[S.SEG_LIMIT + s] = -1;
-      st[S.SEG_ACCESS + s] = s === Seg.CS ? 0x409b : 0x4093;
-    }
+    loadFlat32Segments(st);
   } else {
     for (let s = 0; s < 6; s++) {
       st[S.SEG_SEL + s] = 0;

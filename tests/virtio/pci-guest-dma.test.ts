@@ -8,7 +8,8 @@ import { IdentityDmaSpace, DmaFault } from '../../src/devices/dma-space.ts';
 import { MemoryBlockDevice } from '../../src/storage/backends/memory.ts';
 import { BLK_S_OK, BLK_T_GET_ID, BLK_T_IN, STATUS_DRIVER_OK } from '../../src/devices/virtio/constants.ts';
 import { runInstructions } from '../../src/x86/interpreter.ts';
-import { S, Seg } from '../../src/x86/state.ts';
+import { S } from '../../src/x86/state.ts';
+import { loadFlat32Segments } from '../support/flat32.ts';
 import type { Cpu } from '../../src/x86/cpu.ts';
 import { PciVirtioDriver } from './pci-driver.ts';
 
@@ -16,13 +17,7 @@ const CODE = 0x30_0000;
 
 function flat32(cpu: Cpu): void {
   const st = cpu.st;
-  st[S.CR] = 0x11;
-  for (let s = 0; s < 6; s++) {
-    st[S.SEG_SEL + s] = s === Seg.CS ? 0x08 : 0x10;
-    st[S.SEG_BASE + s] = 0;
-    st[S.SEG_LIMIT + s] = -1;
-    st[S.SEG_ACCESS + s] = s === Seg.CS ? 0x409b : 0x4093;
-  }
+  loadFlat32Segments(st);
   st[S.ESP] = 0x8000;
   cpu.updateMode();
   cpu.flushTlb(true);
