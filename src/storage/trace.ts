@@ -4,6 +4,7 @@
 // configurations (bench/disk.ts). It adds no layer of its own to stats().
 
 import { SECTOR_SIZE, type BlockDevice, type WriteOptions } from './block-device.ts';
+import { totalLength } from './segments.ts';
 import type { LayerStats } from './stats.ts';
 
 export interface DiskTraceRecord {
@@ -73,9 +74,7 @@ export class TracingBlockDevice implements BlockDevice {
 }
 
 function sectorsOf(segments: readonly Uint8Array[]): number {
-  let bytes = 0;
-  for (const s of segments) bytes += s.length;
-  return Math.floor(bytes / SECTOR_SIZE);
+  return Math.floor(totalLength(segments) / SECTOR_SIZE);
 }
 
 /** Parses a trace written as JSON lines (one DiskTraceRecord per line); a malformed line is an error naming it. */

@@ -7,27 +7,30 @@ import type { DiskActivity } from './protocol.ts';
 
 interface Extra {
   http?: { fetchedBytes?: number; totalBytes?: number };
-  cache?: { dirtyBytes?: number };
+  cache?: { dirtyBytes?: number; hitRate?: number | null };
   idb?: { stagedBytes?: number };
 }
 
-/** Bytes held in memory by any layer until the next flush: the cache's dirty blocks and IndexedDB's staged chunks. */
-function unflushedBytes(layer: LayerStats): number {
-  const extra = layer.extra as Extra | undefined;
-  const own = (extra?.cache?.dirtyBytes ?? 0) + (extra?.idb?.stagedBytes ?? 0);
-  return layer.lower.reduce((n, l) => n + unflushedBytes(l), own);
+/** Every layer's extra figures, top to bottom: one stats() walk serves all the fields. */
+function extras(layer: LayerStats, out: Extra[] = []): Extra[] {
+  if (layer.extra) out.push(layer.extra as Extra);
+  for (const l of layer.lower) extras(l, out);
+  return out;
 }
 
 export function diskActivity(disk: DiskStack): DiskActivity {
   const top = disk.stats();
-  const http = (disk.base.stats().extra as Extra | undefined)?.http;
-  const cache = disk.cache?.cacheStats();
+  const all = extras(top);
+  const http = all.find((e) => e.http)?.http;
+  const cache = all.find((e) => e.cache)?.cache;
+  // Held in memory until the next flush: the cache's dirty blocks and IndexedDB's staged chunks.
+  const unflushed = all.reduce((n, e) => n + (e.cache?.dirtyBytes ?? 0) + (e.idb?.stagedBytes ?? 0), 0);
   return {
     readBytes: top.read.bytes,
     writtenBytes: top.write.bytes,
     fetchedBytes: http?.fetchedBytes ?? null,
     imageBytes: http?.totalBytes ?? null,
     cacheHitRate: cache?.hitRate ?? null,
-    dirtyBytes: unflushedBytes(top),
+    dirtyBytes: unflushed,
   };
 }
