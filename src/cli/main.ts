@@ -18,11 +18,16 @@ import { TracingBlockDevice } from '../storage/trace.ts';
 import { mergeSignatureSets, parseSignatureFile, signatureFileKind, SignatureError, type SignatureSet } from '../scanner/signatures.ts';
 import { attachCodeScanner, type CodeScanner } from '../scanner/code-scanner.ts';
 
+/** Why a host file operation failed, as people search for it: the errno code (ENOENT, EACCES...) when there is one. */
+function hostFileReason(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}
+
 function readImage(path: string, what: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path));
   } catch (e) {
-    throw new BootImageError(`cannot read ${what} "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new BootImageError(`cannot read ${what} "${path}": ${hostFileReason(e)}`);
   }
 }
 
@@ -60,7 +65,7 @@ function openTrace(path: string): TraceFile {
   try {
     fd = openSync(path, 'w');
   } catch (e) {
-    throw new UsageError(`cannot write the disk trace "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`cannot write the disk trace "${path}": ${hostFileReason(e)}`);
   }
   let pending: string[] = [];
   const flush = () => {
@@ -115,7 +120,7 @@ function readSignatures(paths: string[]): SignatureSet | null {
     try {
       text = readFileSync(path, 'utf8');
     } catch (e) {
-      throw new UsageError(`cannot read the signature file "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(`cannot read the signature file "${path}": ${hostFileReason(e)}`);
     }
     return parseSignatureFile(path, text);
   }));
@@ -158,9 +163,9 @@ async function runMachine(opts: CliOptions): Promise<number> {
     const scanner = signatures ? attachScanner(pc, signatures) : null;
     status = await runAndReport(pc, opts, scanner);
   } finally {
-    trace?.close();
-    // Requests still in flight complete first; then everything written is made durable.
+    // Requests still in flight complete first (and are still traced); then everything written is made durable.
     await pc?.disksIdle();
+    trace?.close();
     if (!(await closeDisks(disks)) && status === 0) status = 1;
   }
   return status;
@@ -180,18 +185,15 @@ async function runAndReport(pc: Pc, opts: CliOptions, scanner: CodeScanner | nul
   process.on('exit', () => { if (resets > RESETS_LOGGED) process.stderr.write(`ts86: the guest reset ${resets} times\n`); });
   pc.wakeHost = () => loop.wake();
   // --disk-error stop: a failing disk pauses the machine with the guest's request held, until the user retries.
-  let paused = false;
   pc.onDiskHeld = (disk, error) => {
-    if (!paused) loop.pause();
-    paused = true;
+    loop.pause();
     process.stderr.write(
       `\r\nts86: disk ${opts.disks[disk] ?? disk} failed: ${error.message}\r\n` +
         `ts86: the machine is paused; writes the guest flushed are stored. Fix the cause, then type Ctrl-A c (or send SIGUSR1 to process ${process.pid}) to retry, or Ctrl-A x to quit.\r\n`,
     );
   };
   const retry = () => {
-    if (!paused) return;
-    paused = false;
+    if (!loop.isPaused) return;
     process.stderr.write('\r\nts86: retrying the disk and continuing\r\n');
     pc.retryHeldDisks();
     loop.resume();
